@@ -1,0 +1,84 @@
+"""Fused per-sample Bernoulli negative log-likelihood: ``betavae::bernoulli_nll``.
+
+Forward: ``sum over non-batch dims of max(x, 0) − x·t + log1p(exp(−|x|))`` in one pass, reading
+uint8/bool targets at one byte per pixel. Backward: ``g_b·(sigmoid(x) − t)`` in one pass.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import backends, checks, reference
+from .backend_base import nll_output_dtype
+
+OP = "bernoulli_nll"
+
+
+@torch.library.custom_op("betavae::bernoulli_nll", mutates_args=())
+def bernoulli_nll_op(logits: torch.Tensor, target: torch.Tensor, backend: str) -> torch.Tensor:
+    rows = logits.shape[0]
+    return backends.get(backend).bernoulli_nll_forward(
+        logits.reshape(rows, -1), _as_kernel_target(target).reshape(rows, -1)
+    )
+
+
+@bernoulli_nll_op.register_fake
+def _(logits, target, backend):
+    return logits.new_empty((logits.shape[0],), dtype=nll_output_dtype(logits.dtype))
+
+
+@torch.library.custom_op("betavae::bernoulli_nll_backward", mutates_args=())
+def bernoulli_nll_backward_op(
+    grad: torch.Tensor, logits: torch.Tensor, target: torch.Tensor, backend: str
+) -> torch.Tensor:
+    rows = logits.shape[0]
+    grad_logits = backends.get(backend).bernoulli_nll_backward(
+        grad, logits.reshape(rows, -1), _as_kernel_target(target).reshape(rows, -1)
+    )
+    return grad_logits.reshape(logits.shape)
+
+
+@bernoulli_nll_backward_op.register_fake
+def _(grad, logits, target, backend):
+    return torch.empty_like(logits)
+
+
+def _setup_context(ctx, inputs, output):
+    logits, target, backend = inputs
+    ctx.save_for_backward(logits, target)
+    ctx.backend = backend
+
+
+def _backward(ctx, grad):
+    logits, target = ctx.saved_tensors
+    return bernoulli_nll_backward_op(grad, logits, target, ctx.backend), None, None
+
+
+bernoulli_nll_op.register_autograd(_backward, setup_context=_setup_context)
+
+
+def _as_kernel_target(target: torch.Tensor) -> torch.Tensor:
+    """bool targets are read as their bytes (0/1), like uint8."""
+    return target.view(torch.uint8) if target.dtype == torch.bool else target
+
+
+def bernoulli_nll(
+    logits: torch.Tensor, target: torch.Tensor, backend: str = "auto"
+) -> torch.Tensor:
+    """Per-sample Bernoulli NLL (binary cross-entropy with logits) summed over non-batch dims.
+
+    Args:
+        logits: ``(B, ...)`` floating-point decoder logits.
+        target: same shape; float (soft targets allowed), uint8 or bool (0/1). Receives no gradient.
+        backend: "auto", "reference", "cpu", "cuda" or "triton".
+
+    Returns:
+        ``(B,)`` losses; float32 for half-precision logits, else the logits' dtype.
+    """
+    logits, target = checks.check_bernoulli_inputs(logits, target)
+    name = backends.resolve(backend, logits.device, logits.dtype, OP)
+    if name == "reference":
+        return reference.bernoulli_nll(logits, target)
+    if target.is_floating_point() and target.dtype != logits.dtype:
+        target = target.to(logits.dtype)
+    return bernoulli_nll_op(logits, target, name)

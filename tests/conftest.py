@@ -1,0 +1,39 @@
+"""Shared test set-up. Without a CUDA device, Triton kernels run on CPU tensors through the Triton
+interpreter, which must be switched on before any kernel module is imported."""
+
+import os
+
+import torch
+
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+import pytest  # noqa: E402
+
+from betavae.ops import backends  # noqa: E402
+
+
+def cpu_tensor_backends() -> list[str]:
+    """Native backends that take CPU tensors here (cpu; triton under the interpreter)."""
+    names = []
+    for name in ("cpu", "triton"):
+        if backends.unavailable_reason(name) is None and backends.get(name).supports_device(
+            torch.device("cpu")
+        ):
+            names.append(name)
+    return names
+
+
+def require_backend(name: str) -> None:
+    reason = backends.unavailable_reason(name)
+    if reason is not None:
+        pytest.skip(f"backend {name} unavailable: {reason}")
+
+
+# Tolerances per dtype for comparing a fused backend with the reference.
+TOLERANCES = {
+    torch.float64: dict(rtol=1e-10, atol=1e-10),
+    torch.float32: dict(rtol=2e-5, atol=2e-5),
+    torch.float16: dict(rtol=2e-3, atol=2e-3),
+    torch.bfloat16: dict(rtol=2e-2, atol=2e-2),
+}
