@@ -57,6 +57,27 @@ def _backward(ctx, grad):
 bernoulli_nll_op.register_autograd(_backward, setup_context=_setup_context)
 
 
+class _EagerBernoulliNLL(torch.autograd.Function):
+    """Eager fast path onto the same backend calls as the custom op, without the ~40 us per call of
+    custom-op dispatch. torch.compile traces the custom op instead (see bernoulli_nll)."""
+
+    @staticmethod
+    def forward(ctx, logits, target, backend):
+        rows = logits.shape[0]
+        flat_logits, flat_target = logits.reshape(rows, -1), target.reshape(rows, -1)
+        ctx.save_for_backward(flat_logits, flat_target)
+        ctx.backend, ctx.shape = backend, logits.shape
+        return backends.get(backend).bernoulli_nll_forward(flat_logits, flat_target)
+
+    @staticmethod
+    def backward(ctx, grad):
+        flat_logits, flat_target = ctx.saved_tensors
+        grad_logits = backends.get(ctx.backend).bernoulli_nll_backward(
+            grad, flat_logits, flat_target
+        )
+        return grad_logits.reshape(ctx.shape), None, None
+
+
 def _as_kernel_target(target: torch.Tensor) -> torch.Tensor:
     """bool targets are read as their bytes (0/1), like uint8."""
     return target.view(torch.uint8) if target.dtype == torch.bool else target
@@ -81,4 +102,6 @@ def bernoulli_nll(
         return reference.bernoulli_nll(logits, target)
     if target.is_floating_point() and target.dtype != logits.dtype:
         target = target.to(logits.dtype)
-    return bernoulli_nll_op(logits, target, name)
+    if torch.compiler.is_compiling():
+        return bernoulli_nll_op(logits, target, name)
+    return _EagerBernoulliNLL.apply(logits, _as_kernel_target(target), name)

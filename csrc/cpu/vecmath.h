@@ -7,6 +7,7 @@
 //            <= 2 ulp on [-87.3, 88.7]; gradual underflow to 0 below; +inf above 88.72; NaN kept.
 //   log_f32  exponent/mantissa split + degree-8 minimax polynomial (Cephes logf coefficients):
 //            <= 2 ulp for positive normal inputs (the only inputs the kernels pass it).
+//   exp_nonpositive_f32, log1p_unit_f32: lean versions for the BCE loops (see each).
 //   cos_f32  three-part Cody-Waite reduction by pi/4 + Cephes sin/cos polynomials:
 //            <= 2 ulp-of-1 absolute for |x| <= 8192.
 #pragma once
@@ -60,15 +61,8 @@ BV_CPU_INLINE float exp_f32(float x) {
   return x != x ? x : y;
 }
 
-// Natural log of a positive normal float.
-BV_CPU_INLINE float log_f32(float x) {
-  constexpr float kSqrtHalf = 0.707106781186547524f;
-  const uint32_t bits = float_as_bits(x);
-  float e = static_cast<float>(static_cast<int32_t>((bits >> 23) & 0xffu) - 126);
-  const float m = bits_as_float((bits & 0x007fffffu) | 0x3f000000u);  // mantissa in [0.5, 1)
-  const bool small = m < kSqrtHalf;
-  e = small ? e - 1.0f : e;
-  const float f = small ? m + m - 1.0f : m - 1.0f;
+// log(1 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1]: f - f^2/2 + f^3 P(f) (Cephes logf polynomial).
+BV_CPU_INLINE float log1p_core(float f) {
   const float z = f * f;
   float p = 7.0376836292e-2f;
   p = p * f - 1.1514610310e-1f;
@@ -79,10 +73,55 @@ BV_CPU_INLINE float log_f32(float x) {
   p = p * f + 2.0000714765e-1f;
   p = p * f - 2.4999993993e-1f;
   p = p * f + 3.3333331174e-1f;
-  float y = p * f * z;
-  y += -2.12194440e-4f * e;
-  y += -0.5f * z;
-  return f + y + 0.693359375f * e;
+  return f + (p * f * z - 0.5f * z);
+}
+
+// Natural log of a positive normal float.
+BV_CPU_INLINE float log_f32(float x) {
+  constexpr float kSqrtHalf = 0.707106781186547524f;
+  const uint32_t bits = float_as_bits(x);
+  float e = static_cast<float>(static_cast<int32_t>((bits >> 23) & 0xffu) - 126);
+  const float m = bits_as_float((bits & 0x007fffffu) | 0x3f000000u);  // mantissa in [0.5, 1)
+  const bool small = m < kSqrtHalf;
+  e = small ? e - 1.0f : e;
+  const float f = small ? m + m - 1.0f : m - 1.0f;
+  // ln2 split in two so that e*ln2 adds no rounding error of its own.
+  return (log1p_core(f) + -2.12194440e-4f * e) + 0.693359375f * e;
+}
+
+// exp(x) for x <= 0, cheaper than exp_f32 for the BCE loops: 2^y with y = x*log2(e) clamped at
+// -126 (results below 2^-126 ~ 1.2e-38 are returned as 2^-126: an absolute error under 1e-37),
+// 2^frac(y) from a degree-6 polynomial (fitted by us on Chebyshev nodes; <= 1.1e-7 relative in
+// fp32), and 2^floor(y) added to the exponent bits instead of multiplied.
+BV_CPU_INLINE float exp_nonpositive_f32(float x) {
+  float y = x * 1.44269504088896341f;
+  y = y < -126.0f ? -126.0f : y;
+  const float n = __builtin_floorf(y);
+  const float f = y - n;  // [0, 1)
+  float p = 2.1877505059819669e-4f;
+  p = p * f + 1.2387821916490793e-3f;
+  p = p * f + 9.684580378234386e-3f;
+  p = p * f + 5.548042804002762e-2f;
+  p = p * f + 2.402305006980896e-1f;
+  p = p * f + 6.931469440460205e-1f;
+  p = p * f + 1.0f;
+  return bits_as_float(float_as_bits(p) + (static_cast<uint32_t>(static_cast<int32_t>(n)) << 23));
+}
+
+// log1p(e) for e in [0, 1] as e*q(e), q a degree-8 polynomial (fitted by us on Chebyshev nodes):
+// <= 2e-7 relative in fp32 over the whole interval, exact in relative terms as e -> 0, and no
+// division or select (1 + e is never formed, so a tiny e is not rounded away).
+BV_CPU_INLINE float log1p_unit_f32(float e) {
+  float q = 5.25345793e-3f;
+  q = q * e - 2.95885075e-2f;
+  q = q * e + 7.83616677e-2f;
+  q = q * e - 1.36747703e-1f;
+  q = q * e + 1.91114306e-1f;
+  q = q * e - 2.48443693e-1f;
+  q = q * e + 3.33192706e-1f;
+  q = q * e - 4.99995023e-1f;
+  q = q * e + 1.0f;
+  return q * e;
 }
 
 BV_CPU_INLINE float cos_f32(float x) {

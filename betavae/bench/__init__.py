@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m betavae.bench {ops,data,train}`` (see ``--help``)."""
