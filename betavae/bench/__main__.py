@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_ops.add_argument("--no-compile", action="store_true", help="skip the compiled reference")
     p_ops.add_argument("--out", help="also write the table as markdown to this file")
+    p_data = sub.add_parser("data", help="batch sampler throughput")
+    p_data.add_argument("--device", default="cpu")
+    p_data.add_argument("--batch-size", type=int, default=64)
+    p_data.add_argument("--out", help="also write the table as markdown to this file")
     args = parser.parse_args(argv)
 
     if args.suite == "ops":
@@ -37,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         text, markdown = run(
             args.device, quick=args.quick, use_compile=not (args.quick or args.no_compile)
         )
+        print(text)
+        _write(args.out, markdown)
+    elif args.suite == "data":
+        from .data import run as run_data
+
+        text, markdown = run_data(args.device, batch_size=args.batch_size)
         print(text)
         _write(args.out, markdown)
     return 0

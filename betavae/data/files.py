@@ -1,0 +1,175 @@
+"""Dataset files: the official dSprites layouts (npz: ``imgs``, ``latents_values``,
+``latents_classes``; HDF5: ``imgs``, ``latents/values``, ``latents/classes``), our 3D Chairs HDF5
+(``imgs`` only), and export of any dataset to both layouts. Broken files get a
+:class:`DatasetFileError` that names the file and the problem."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+from .base import GroundTruthData, ImageStore, grid_classes
+from .dsprites_render import FACTOR_NAMES as DSPRITES_NAMES
+from .dsprites_render import FACTOR_SIZES as DSPRITES_SIZES
+
+CHUNK = 8192
+
+
+class DatasetFileError(ValueError):
+    """A dataset file that cannot be used; the message names the file and the problem."""
+
+    def __init__(self, path: os.PathLike | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+
+
+def _images_nchw(imgs: np.ndarray, path) -> np.ndarray:
+    if imgs.dtype != np.uint8:
+        raise DatasetFileError(path, f"'imgs' must be uint8; got {imgs.dtype}")
+    if imgs.ndim == 3:
+        return imgs[:, None]
+    if imgs.ndim == 4 and imgs.shape[-1] in (1, 3):
+        return np.ascontiguousarray(imgs.transpose(0, 3, 1, 2))
+    raise DatasetFileError(path, f"'imgs' must be (N, H, W) or (N, H, W, 1|3); got {imgs.shape}")
+
+
+def _store(imgs: np.ndarray) -> ImageStore:
+    """Bit-pack binary images (values 0/1), keep others as bytes."""
+    n = len(imgs)
+    binary = all(int(imgs[i : i + CHUNK].max(initial=0)) <= 1 for i in range(0, n, CHUNK))
+    if not binary:
+        return ImageStore(imgs.shape, raw=torch.from_numpy(np.ascontiguousarray(imgs)))
+    packed = (
+        np.concatenate(
+            [
+                np.packbits(imgs[i : i + CHUNK].reshape(len(imgs[i : i + CHUNK]), -1), axis=1)
+                for i in range(0, n, CHUNK)
+            ]
+        )
+        if n
+        else np.zeros((0, 0), np.uint8)
+    )
+    return ImageStore(imgs.shape, packed=torch.from_numpy(packed))
+
+
+def _dataset(path, imgs, classes, values) -> GroundTruthData:
+    name = Path(path).name
+    imgs = _images_nchw(imgs, path)
+    if len(imgs) == 0:
+        raise DatasetFileError(path, "'imgs' holds no images")
+    if classes is None:
+        return GroundTruthData(
+            name,
+            _store(imgs),
+            [],
+            [],
+            np.zeros((len(imgs), 0), np.int64),
+            np.zeros((len(imgs), 0)),
+            full_grid=False,
+        )
+    classes = np.asarray(classes)
+    values = np.asarray(values, dtype=np.float64)
+    if classes.ndim != 2 or classes.shape[0] != len(imgs) or values.shape != classes.shape:
+        raise DatasetFileError(
+            path,
+            f"latent classes {classes.shape} and values {values.shape} must both be "
+            f"(N={len(imgs)}, K)",
+        )
+    if not np.issubdtype(classes.dtype, np.integer) or (classes < 0).any():
+        raise DatasetFileError(path, "latent classes must be non-negative integers")
+    classes = classes.astype(np.int64)
+    sizes = (classes.max(axis=0) + 1).tolist()
+    names = DSPRITES_NAMES if sizes == DSPRITES_SIZES else [f"factor{k}" for k in range(len(sizes))]
+    full = int(np.prod(sizes)) == len(imgs) and np.array_equal(classes, grid_classes(sizes))
+    return GroundTruthData(name, _store(imgs), names, sizes, classes, values, full_grid=full)
+
+
+def load_file(path: os.PathLike | str) -> GroundTruthData:
+    """A dataset from an official-layout ``.npz``/``.h5``/``.hdf5`` file (or a chairs import)."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetFileError(path, "no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                missing = {"imgs", "latents_values", "latents_classes"} - set(archive.files)
+                if missing:
+                    raise DatasetFileError(path, f"missing arrays {sorted(missing)} (npz layout)")
+                return _dataset(
+                    path, archive["imgs"], archive["latents_classes"], archive["latents_values"]
+                )
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            if isinstance(exc, DatasetFileError):
+                raise
+            raise DatasetFileError(path, f"not a readable npz file ({exc})") from exc
+    if suffix in (".h5", ".hdf5"):
+        try:
+            with h5py.File(path, "r") as f:
+                if "imgs" not in f:
+                    raise DatasetFileError(path, "missing dataset 'imgs' (HDF5 layout)")
+                has_latents = "latents" in f
+                if has_latents and not {"values", "classes"} <= set(f["latents"].keys()):
+                    raise DatasetFileError(path, "'latents' must hold 'values' and 'classes'")
+                imgs = f["imgs"][...]
+                classes = f["latents/classes"][...] if has_latents else None
+                values = f["latents/values"][...] if has_latents else None
+            return _dataset(path, imgs, classes, values)
+        except OSError as exc:
+            raise DatasetFileError(path, f"not a readable HDF5 file ({exc})") from exc
+    raise DatasetFileError(path, f"unknown extension {suffix!r}; expected .npz, .h5 or .hdf5")
+
+
+def _image_chunks(data: GroundTruthData):
+    for start in range(0, len(data), CHUNK):
+        idx = torch.arange(start, min(start + CHUNK, len(data)))
+        images = data.images[idx].numpy()  # (n, C, H, W)
+        yield start, images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
+
+
+def export(data: GroundTruthData, path: os.PathLike | str) -> Path:
+    """Write ``data`` in the official layout chosen by the extension (.npz or .h5), atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".npz", ".h5", ".hdf5"):
+        raise DatasetFileError(path, f"unknown extension {suffix!r}; expected .npz, .h5 or .hdf5")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
+    _, c, h, w = data.images.shape
+    shape = (len(data), h, w) if c == 1 else (len(data), h, w, c)
+    try:
+        if suffix == ".npz":
+            imgs = np.empty(shape, np.uint8)
+            for start, chunk in _image_chunks(data):
+                imgs[start : start + len(chunk)] = chunk
+            np.savez_compressed(
+                tmp,
+                imgs=imgs,
+                latents_values=data.factor_values,
+                latents_classes=data.factor_classes,
+                metadata=np.array(repr(data)),
+            )
+        else:
+            with h5py.File(tmp, "w") as f:
+                dset = f.create_dataset(
+                    "imgs",
+                    shape=shape,
+                    dtype=np.uint8,
+                    chunks=(min(len(data), 1024), *shape[1:]),
+                    compression="gzip",
+                )
+                for start, chunk in _image_chunks(data):
+                    dset[start : start + len(chunk)] = chunk
+                if data.has_factors:
+                    f.create_dataset("latents/values", data=data.factor_values)
+                    f.create_dataset("latents/classes", data=data.factor_classes)
+                f.attrs["factor_names"] = ",".join(data.factor_names)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

@@ -1,0 +1,61 @@
+"""Batches for training and evaluation, drawn on the training device: the dataset's (packed) images
+live on the device once, a batch is one index tensor and a few tensor ops (no per-item Python)."""
+
+from __future__ import annotations
+
+import torch
+
+from .base import GroundTruthData, ImageStore, unpack_images
+
+
+class BatchSampler:
+    """Random or indexed batches of a :class:`GroundTruthData` on ``device``.
+
+    ``batch(idx)`` returns images for an index tensor; ``sample(n)`` draws ``n`` uniform indices
+    from the sampler's seeded generator (deterministic given the seed and the number of calls).
+    Images come as uint8 (``dtype=torch.uint8``: 0/1 for binary data, else 0..255) or as float in
+    [0, 1] (any floating dtype).
+    """
+
+    def __init__(self, data: GroundTruthData, device: torch.device | str = "cpu", seed: int = 0):
+        self.data = data
+        self.device = torch.device(device)
+        store = data.images
+        self._store = ImageStore(
+            store.shape,
+            packed=None if store.packed is None else store.packed.to(self.device),
+            raw=None if store.raw is None else store.raw.to(self.device),
+            colors=None if store.colors is None else store.colors.to(self.device),
+        )
+        self.generator = torch.Generator(
+            device=self.device if self.device.type == "cuda" else "cpu"
+        )
+        self.generator.manual_seed(seed)
+
+    @property
+    def binary(self) -> bool:
+        return self._store.binary
+
+    def indices(self, n: int) -> torch.Tensor:
+        if n <= 0:
+            raise ValueError(f"batch size must be > 0; got {n}")
+        return torch.randint(
+            len(self.data), (n,), generator=self.generator, device=self.generator.device
+        ).to(self.device)
+
+    def batch(self, idx: torch.Tensor, dtype: torch.dtype = torch.uint8) -> torch.Tensor:
+        images = unpack_images(self._store, idx.to(self.device))
+        if dtype == torch.uint8:
+            return images
+        return images.to(dtype) / self._store.max_value
+
+    def sample(self, n: int, dtype: torch.dtype = torch.uint8) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images, indices) of ``n`` random images."""
+        idx = self.indices(n)
+        return self.batch(idx, dtype), idx
+
+    def get_state(self) -> torch.Tensor:
+        return self.generator.get_state()
+
+    def set_state(self, state: torch.Tensor) -> None:
+        self.generator.set_state(state)
