@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     p_data.add_argument("--device", default="cpu")
     p_data.add_argument("--batch-size", type=int, default=64)
     p_data.add_argument("--out", help="also write the table as markdown to this file")
+    p_train = sub.add_parser("train", help="training images/s: fused vs reference vs plain loop")
+    p_train.add_argument("--device", default="cpu")
+    p_train.add_argument("--data", default="dsprites")
+    p_train.add_argument("--steps", type=int, default=30, help="timed steps per variant")
+    p_train.add_argument("--no-compile", action="store_true", help="skip the compiled variants")
+    p_train.add_argument("--out", help="also write the table as markdown to this file")
     args = parser.parse_args(argv)
 
     if args.suite == "ops":
@@ -47,6 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         from .data import run as run_data
 
         text, markdown = run_data(args.device, batch_size=args.batch_size)
+        print(text)
+        _write(args.out, markdown)
+    elif args.suite == "train":
+        from .train import run as run_train
+
+        text, markdown = run_train(
+            args.device, args.data, steps=args.steps, use_compile=not args.no_compile
+        )
         print(text)
         _write(args.out, markdown)
     return 0

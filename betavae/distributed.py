@@ -1,0 +1,58 @@
+"""torchrun support: process-group set-up (gloo on CPU, NCCL on GPU) and small helpers, so the
+trainer runs unchanged on one process or many."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import torch
+import torch.distributed as dist
+
+
+def init(device: torch.device) -> tuple[int, int]:
+    """(rank, world size); starts the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def local_rank() -> int:
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def is_main(rank: int) -> bool:
+    return rank == 0
+
+
+def parameter_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of all parameters' bytes (ranks of a DDP run must agree)."""
+    digest = hashlib.sha256()
+    for p in model.parameters():
+        digest.update(p.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def all_digests_equal(model: torch.nn.Module) -> bool:
+    if not dist.is_initialized():
+        return True
+    digests: list[str | None] = [None] * dist.get_world_size()
+    dist.all_gather_object(digests, parameter_digest(model))
+    return len(set(digests)) == 1
+
+
+def broadcast_flag(flag: bool, device: torch.device) -> bool:
+    """True on every rank when any rank set ``flag`` (e.g. a stop request)."""
+    if not dist.is_initialized():
+        return flag
+    t = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def cleanup() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()

@@ -1,0 +1,209 @@
+"""``python -m betavae.evaluate RUN_DIR``: load a run's checkpoint and dataset, compute the
+disentanglement metrics, and write eval.json, report.md and pictures into ``RUN_DIR/eval/``.
+
+    python -m betavae.evaluate runs/quick-20261129-120000 --metrics mig dci --samples 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoint, metrics, viz
+from .config import TrainConfig
+from .data import GroundTruthData
+from .metrics.common import discretize, entropy, mutual_information, sample_codes
+from .models import BurgessVAE
+from .train import load_data
+
+ACTIVE_KL = 0.1  # nats: a latent below this carries (almost) no information
+
+
+def load_run(run_dir: Path, device: torch.device) -> tuple[BurgessVAE, TrainConfig, dict]:
+    state = checkpoint.load(run_dir, map_location=device)
+    try:
+        config = TrainConfig(**state["config"])
+        vae = BurgessVAE(state["model"]["encoder.convs.0.weight"].shape[1], config.latent_dim)
+        vae.load_state_dict(state["model"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise ValueError(
+            f"{run_dir}: checkpoint does not match this version of betavae ({exc})"
+        ) from exc
+    return vae.to(device).eval(), config, state
+
+
+def make_encoder(vae: BurgessVAE, device: torch.device, max_value: int):
+    @torch.no_grad()
+    def encode(images: torch.Tensor) -> np.ndarray:
+        x = images.to(device).float() / max_value
+        mu, _ = vae.encode(x)
+        return mu.cpu().numpy()
+
+    return encode
+
+
+@torch.no_grad()
+def latent_kl(vae: BurgessVAE, data: GroundTruthData, device, n: int, seed: int) -> np.ndarray:
+    """Mean KL of each latent over ``n`` random images."""
+    idx = torch.from_numpy(np.random.default_rng(seed).integers(0, len(data), n))
+    total = torch.zeros(vae.latent_dim, dtype=torch.float64)
+    for chunk in idx.split(256):
+        x = data.images[chunk].to(device).float() / data.images.max_value
+        mu, logvar = vae.encode(x)
+        total += (0.5 * (mu.square() + logvar.exp() - logvar - 1)).sum(0).double().cpu()
+    return (total / n).numpy()
+
+
+def factor_assignment(mi: np.ndarray, h: np.ndarray, names: list[str], kl: np.ndarray) -> list:
+    """Per latent: the factor it captures most (MI normalised by the factor's entropy)."""
+    normalised = mi / np.where(h > 0, h, 1.0)[None, :]
+    rows = []
+    for j in range(len(kl)):
+        k = int(np.argmax(normalised[j]))
+        if kl[j] < ACTIVE_KL:
+            rows.append((j, float(kl[j]), "inactive", 0.0))
+        else:
+            rows.append((j, float(kl[j]), names[k], float(normalised[j, k])))
+    return rows
+
+
+def write_report(path: Path, run_dir: Path, data, step, results: dict, rows, note: str) -> None:
+    lines = [
+        f"# Evaluation of `{run_dir}`",
+        "",
+        f"Dataset `{data.name}` ({len(data)} images), checkpoint at step {step}.",
+        "",
+    ]
+    if note:
+        lines += [note, ""]
+    if results:
+        lines += ["| metric | score | details |", "|---|---|---|"]
+        for name, result in results.items():
+            extra = ", ".join(
+                f"{k} {v:.3f}" for k, v in result.items() if k != name and isinstance(v, float)
+            )
+            lines.append(f"| {name} | {result[name]:.3f} | {extra} |")
+        lines.append("")
+    lines += ["| latent | KL (nats) | captures | normalised MI |", "|---|---|---|---|"]
+    for j, kl, factor, score in sorted(rows, key=lambda r: -r[1]):
+        lines.append(f"| z{j} | {kl:.2f} | {factor} | {score:.2f} |")
+    lines += [
+        "",
+        "Pictures: `traversals.png`, `traversals.gif`, `reconstructions.png`, "
+        "`kl_curves.png`" + (", `mutual_information.png`" if results else "") + ".",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def evaluate(run_dir: Path, names: list[str], samples: int, seed: int, device: str) -> Path:
+    unknown = [n for n in names if n not in metrics.METRIC_NAMES]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {list(metrics.METRIC_NAMES)}")
+    if samples < 10:
+        raise ValueError(f"--samples must be >= 10; got {samples}")
+    dev = torch.device(
+        device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    )
+    vae, config, state = load_run(run_dir, dev)
+    config.quiet = True
+    data = load_data(config)
+    out = run_dir / "eval"
+    out.mkdir(exist_ok=True)
+    encode = make_encoder(vae, dev, data.images.max_value)
+    kl = latent_kl(vae, data, dev, min(samples, 4096), seed)
+    results, note, rows = {}, "", [(j, float(kl[j]), "-", 0.0) for j in range(len(kl))]
+    if data.has_factors:
+        sizes = dict(num_train=samples, num_eval=max(samples // 2, 1))
+        params = {
+            "mig": dict(num_train=samples),
+            "beta_vae": dict(
+                sizes, num_train=max(samples // 10, 10), num_eval=max(samples // 20, 5)
+            ),
+            "factor_vae": dict(
+                sizes,
+                num_train=max(samples // 10, 10),
+                num_eval=max(samples // 20, 5),
+                num_variance_estimate=samples,
+            ),
+            "dci": dict(num_train=samples, num_test=max(samples // 2, 1)),
+        }
+        for name in names:
+            start = time.perf_counter()
+            results[name] = metrics.compute(name, encode, data, seed=seed, **params[name])
+            print(f"{name}: {results[name][name]:.4f} ({time.perf_counter() - start:.1f} s)")
+        codes, classes = sample_codes(encode, data, samples, np.random.default_rng(seed))
+        factors = [k for k, s in enumerate(data.factor_sizes) if s > 1]
+        mi = mutual_information(discretize(codes, 20), classes[:, factors])
+        factor_names = [data.factor_names[k] for k in factors]
+        rows = factor_assignment(mi, entropy(classes[:, factors]), factor_names, kl)
+        viz.mi_heatmap_png(mi, factor_names, out / "mutual_information.png")
+    else:
+        note = (
+            f"Dataset `{data.name}` has no ground-truth factors, so no disentanglement metric "
+            "can be computed; the pictures below still show what each latent does."
+        )
+        print(note)
+    idx = torch.arange(0, len(data), max(1, len(data) // 8))[:8]
+    images = data.images[idx].to(dev).float() / data.images.max_value
+    viz.save_png(
+        viz.to_uint8_grid(viz.reconstructions(vae, images), nrow=8), out / "reconstructions.png"
+    )
+    viz.traversal_png(vae, images[:1], kl.tolist(), out / "traversals.png")
+    viz.traversal_gif(vae, images[:1], kl.tolist(), out / "traversals.gif")
+    if (run_dir / "metrics.jsonl").exists():
+        viz.kl_curves_png(run_dir / "metrics.jsonl", out / "kl_curves.png")
+    summary = {
+        "run": str(run_dir),
+        "dataset": data.name,
+        "step": state["step"],
+        "seed": seed,
+        "samples": samples,
+        "kl_per_latent": kl.round(6).tolist(),
+        **results,
+    }
+    if note:
+        summary["note"] = note
+    (out / "eval.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_report(out / "report.md", run_dir, data, state["step"], results, rows, note)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m betavae.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", type=Path, help="a run directory written by betavae.train")
+    parser.add_argument(
+        "--metrics",
+        nargs="+",
+        default=list(metrics.METRIC_NAMES),
+        help=f"metrics to compute (default: all of {list(metrics.METRIC_NAMES)})",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=10_000,
+        help="images per metric estimate (the papers' default: 10000)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    try:
+        out = evaluate(args.run_dir, args.metrics, args.samples, args.seed, args.device)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out / 'eval.json'} and {out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

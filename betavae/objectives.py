@@ -1,0 +1,78 @@
+"""The two objectives of PAPER.md, on the fused ops:
+
+- β-VAE ("H"): ``recon + β·KL``
+- capacity ("B"): ``recon + γ·|KL − C(t)|``, ``C(t) = min(C_max, C_max·t/T)``
+
+``recon`` is the Bernoulli NLL summed over pixels and channels, averaged over the batch; ``KL``
+is the per-sample KL summed over latents, averaged over the batch (the absolute value is taken of
+that mean).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from . import ops
+
+
+@dataclass
+class LossTerms:
+    loss: torch.Tensor  # scalar to minimise
+    recon: torch.Tensor  # scalar, nats per image
+    kl: torch.Tensor  # scalar, batch-mean total KL (nats)
+    kl_per_latent: torch.Tensor  # (Z,) batch-mean KL of each latent
+    capacity: float  # C(t) for the capacity objective, 0 for β-VAE
+
+
+def capacity_at(step: int, c_max: float, c_steps: int) -> float:
+    """C(t) = min(C_max, C_max·t/T); T = 0 means C_max from the start."""
+    if c_steps <= 0:
+        return float(c_max)
+    return float(min(c_max, c_max * step / c_steps))
+
+
+def _terms(logits, target, kl_elements, backend):
+    recon = ops.bernoulli_nll(logits, target, backend=backend).mean()
+    kl_per_latent = kl_elements.mean(0)
+    return recon, kl_per_latent.sum(), kl_per_latent
+
+
+class BetaVAELoss:
+    """``recon + β·KL`` (Higgins et al. 2017)."""
+
+    def __init__(self, beta: float, backend: str = "auto") -> None:
+        if not beta >= 0:
+            raise ValueError(f"beta must be >= 0; got {beta}")
+        self.beta, self.backend = float(beta), backend
+
+    def __call__(self, logits, target, kl_elements, step: int = 0) -> LossTerms:
+        recon, kl, per_latent = _terms(logits, target, kl_elements, self.backend)
+        return LossTerms(recon + self.beta * kl, recon, kl, per_latent, 0.0)
+
+
+class CapacityLoss:
+    """``recon + γ·|KL − C(t)|`` with C rising linearly from 0 to ``c_max`` over ``c_steps`` steps
+    (Burgess et al. 2018)."""
+
+    def __init__(self, gamma: float, c_max: float, c_steps: int, backend: str = "auto") -> None:
+        if not gamma >= 0:
+            raise ValueError(f"gamma must be >= 0; got {gamma}")
+        if not c_max >= 0:
+            raise ValueError(f"c_max must be >= 0; got {c_max}")
+        if c_steps < 0:
+            raise ValueError(f"c_steps must be >= 0; got {c_steps}")
+        self.gamma, self.c_max, self.c_steps, self.backend = (
+            float(gamma),
+            float(c_max),
+            c_steps,
+            backend,
+        )
+
+    def __call__(self, logits, target, kl_elements, step: int = 0) -> LossTerms:
+        recon, kl, per_latent = _terms(logits, target, kl_elements, self.backend)
+        capacity = capacity_at(step, self.c_max, self.c_steps)
+        return LossTerms(
+            recon + self.gamma * (kl - capacity).abs(), recon, kl, per_latent, capacity
+        )

@@ -1,0 +1,425 @@
+"""``python -m betavae.train``: train a β-VAE on a ground-truth dataset (one readable loop).
+
+    python -m betavae.train                       # the paper's dSprites recipe (preset dsprites)
+    python -m betavae.train --preset quick        # ~10 min CPU demo
+    python -m betavae.train --resume runs/quick-20261129-120000
+    torchrun --nproc_per_node=2 -m betavae.train --preset quick   # DistributedDataParallel
+
+A run directory holds config.json, metrics.jsonl (one JSON line every --log-every steps),
+checkpoint.pt (atomic; every --save-every steps, at the end and on Ctrl-C/SIGTERM), summary.json and
+images/ (reconstructions and latent traversals).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from . import checkpoint, distributed, ops, viz
+from .config import (
+    TrainConfig,
+    config_from,
+    explicit_flags,
+    model_fields_differ,
+    resumed_config,
+    to_dict,
+)
+from .data import BatchSampler, GroundTruthData, get_dataset
+from .models import BurgessVAE
+from .objectives import BetaVAELoss, CapacityLoss
+
+
+class TrainingStep(nn.Module):
+    """Encoder → fused sample + KL → decoder: the unit that DDP and torch.compile wrap."""
+
+    def __init__(self, vae: BurgessVAE, backend: str) -> None:
+        super().__init__()
+        self.vae, self.backend = vae, backend
+
+    def forward(self, x, seed, offset):
+        mu, logvar = self.vae.encode(x)
+        z, kl = ops.gaussian_sample_kl(mu, logvar, seed, offset, backend=self.backend)
+        return self.vae.decode(z), kl
+
+
+def training_step(
+    module,
+    loss_fn,
+    optimizer,
+    sampler: BatchSampler,
+    batch_size: int,
+    seed,
+    offset,
+    step: int,
+    amp: bool = False,
+):
+    """One optimisation step on a fresh batch (uint8 targets for binary data, channels-last)."""
+    images, _ = sampler.sample(batch_size)
+    x = (images.float() if sampler.binary else images.float() / 255.0).contiguous(
+        memory_format=torch.channels_last
+    )
+    target = images if sampler.binary else x
+    with torch.autocast(
+        sampler.device.type, torch.bfloat16, enabled=amp and sampler.device.type == "cuda"
+    ):
+        logits, kl = module(x, seed, offset)
+    terms = loss_fn(logits, target, kl, step)
+    optimizer.zero_grad(set_to_none=True)
+    terms.loss.backward()
+    optimizer.step()
+    return terms
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda: torch sees no CUDA device")
+        if device.index is None:
+            device = torch.device("cuda", distributed.local_rank())
+        torch.cuda.set_device(device)
+    return device
+
+
+def load_data(config: TrainConfig) -> GroundTruthData:
+    if config.data in ("dsprites", "color-dsprites"):
+        return get_dataset(config.data, quiet=config.quiet)
+    if config.data == "blobs":
+        return get_dataset("blobs", width=config.blob_width)
+    return get_dataset(config.data)
+
+
+def make_loss(config: TrainConfig):
+    if config.objective == "beta":
+        return BetaVAELoss(config.beta, backend=config.backend)
+    return CapacityLoss(config.gamma, config.c_max, config.c_steps, backend=config.backend)
+
+
+def prepare_run_dir(config: TrainConfig, flags: dict) -> tuple[TrainConfig, Path, dict | None]:
+    """(config, run directory, checkpoint state or None), validated before any training."""
+    if config.resume:
+        run_dir = Path(config.resume)
+        state = checkpoint.load(run_dir)
+        saved = state["config"]
+        config_file = run_dir / "config.json"
+        if config_file.exists() and json.loads(config_file.read_text()) != saved:
+            raise ValueError(
+                f"{run_dir}: checkpoint.pt and config.json disagree (another run's checkpoint?)"
+            )
+        conflicts = model_fields_differ(saved, flags)
+        if conflicts:
+            raise ValueError("cannot resume with a different config: " + ", ".join(conflicts))
+        config = resumed_config(saved, flags, str(run_dir))
+        if state["step"] >= config.steps:
+            raise ValueError(
+                f"{run_dir}: already at step {state['step']} of {config.steps}; "
+                "pass a larger --steps to continue"
+            )
+        return config, run_dir, state
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(config.out or f"runs/{config.preset}-{stamp}")
+    if (run_dir / checkpoint.CHECKPOINT_NAME).exists():
+        raise ValueError(
+            f"{run_dir} already holds a run; pass --resume {run_dir} to continue it "
+            "or choose another --out"
+        )
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ValueError(f"--out {run_dir}: directory is not writable ({exc})") from exc
+    config.out = str(run_dir)
+    return config, run_dir, None
+
+
+def train(config: TrainConfig, flags: dict | None = None) -> Path:
+    """Run (or resume) training; returns the run directory."""
+    flags = flags or {}
+    device = resolve_device(config.device)
+    rank, world = distributed.init(device)
+    main_process = distributed.is_main(rank)
+    config, run_dir, state = (
+        prepare_run_dir(config, flags) if main_process else (*_follower_setup(config, flags), None)
+    )
+    if state is None and config.resume:
+        state = checkpoint.load(run_dir)
+    data = load_data(config)
+    ops_backend_check(config.backend, device)
+
+    torch.manual_seed(config.seed)
+    vae = BurgessVAE(data.channels, config.latent_dim).to(device, memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(vae.parameters(), lr=config.lr)
+    sampler = BatchSampler(data, device, seed=config.seed + 7919 * rank)
+    step, sums = 0, None
+    if state is not None:
+        vae.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        sampler.set_state(state["sampler_states"][rank])
+        step, sums = state["step"], state.get("interval_sums")
+    module: nn.Module = TrainingStep(vae, config.backend)
+    if world > 1:
+        module = nn.parallel.DistributedDataParallel(
+            module, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    if config.compile:
+        module = torch.compile(module)
+    loss_fn = make_loss(config)
+    if main_process:
+        (run_dir / "config.json").write_text(json.dumps(to_dict(config), indent=2) + "\n")
+
+    seed_t = torch.tensor(config.seed, dtype=torch.int64)
+    z_per_step = config.batch_size * config.latent_dim
+    stop = {"signal": None}
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("signal", "SIGTERM"))
+    sums = sums or _zero_sums(config.latent_dim)
+    first_bad = torch.full((), -1, dtype=torch.int64, device=device)
+    bar = tqdm(
+        total=config.steps,
+        initial=step,
+        disable=config.quiet or not main_process or not sys.stderr.isatty(),
+        dynamic_ncols=True,
+        desc=config.preset,
+    )
+    interval_start, interval_steps = time.perf_counter(), 0
+    exit_code = 0
+    try:
+        while step < config.steps:
+            offset = torch.tensor((step * world + rank) * z_per_step, dtype=torch.int64)
+            terms = training_step(
+                module,
+                loss_fn,
+                optimizer,
+                sampler,
+                config.batch_size,
+                seed_t,
+                offset,
+                step,
+                config.amp,
+            )
+            first_bad = torch.where(
+                (first_bad < 0) & ~torch.isfinite(terms.loss.detach()),
+                torch.tensor(step, device=device),
+                first_bad,
+            )
+            _accumulate(sums, terms)
+            step += 1
+            interval_steps += 1
+            bar.update(1)
+            stop_now = (
+                distributed.broadcast_flag(stop["signal"] is not None, device)
+                if world > 1 and step % config.log_every == 0
+                else stop["signal"] is not None
+            )
+            at_log = step % config.log_every == 0 or step == config.steps or stop_now
+            if at_log:
+                _check_finite(first_bad)
+                elapsed = time.perf_counter() - interval_start
+                record = _log_record(
+                    sums,
+                    step,
+                    config,
+                    optimizer,
+                    world,
+                    interval_steps * config.batch_size * world / elapsed,
+                )
+                if main_process:
+                    _write_metrics(run_dir, record)
+                    _show(bar, record, config)
+                sums = _zero_sums(config.latent_dim)
+                interval_start, interval_steps = time.perf_counter(), 0
+            if step % config.save_every == 0 or step == config.steps or stop_now:
+                _check_finite(first_bad)
+                _save(run_dir, vae, optimizer, sampler, step, config, sums, world, main_process)
+            if main_process and (step % config.image_every == 0 or step == config.steps):
+                _pictures(run_dir, vae, sampler, data, step)
+            if stop_now:
+                print(
+                    f"stopped by {stop['signal']} at step {step}; checkpoint saved in {run_dir}",
+                    file=sys.stderr,
+                )
+                exit_code = 143
+                break
+    except KeyboardInterrupt:
+        _check_finite(first_bad)
+        _save(run_dir, vae, optimizer, sampler, step, config, sums, world, main_process)
+        print(f"interrupted at step {step}; checkpoint saved in {run_dir}", file=sys.stderr)
+        exit_code = 130
+    finally:
+        bar.close()
+        signal.signal(signal.SIGTERM, previous)
+    ranks_agree = distributed.all_digests_equal(vae)
+    if main_process:
+        summary = {
+            "step": step,
+            "steps": config.steps,
+            "world_size": world,
+            "ranks_parameters_identical": ranks_agree,
+            "exit_code": exit_code,
+        }
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    distributed.cleanup()
+    if exit_code:
+        raise SystemExit(exit_code)
+    return run_dir
+
+
+class NonFiniteLoss(RuntimeError):
+    pass
+
+
+def _check_finite(first_bad: torch.Tensor) -> None:
+    bad = int(first_bad)
+    if bad >= 0:
+        raise NonFiniteLoss(
+            f"the loss became non-finite at step {bad}; stopping without "
+            "overwriting the last good checkpoint (try a lower --lr)"
+        )
+
+
+def _follower_setup(config: TrainConfig, flags: dict) -> tuple[TrainConfig, Path]:
+    """Non-zero ranks use rank 0's run directory and write nothing."""
+    if config.resume:
+        config = resumed_config(
+            checkpoint.load(Path(config.resume))["config"], flags, config.resume
+        )
+    return config, Path(config.out or "runs")
+
+
+def ops_backend_check(backend: str, device: torch.device) -> None:
+    """Fail before training when the chosen fused-op backend cannot run on ``device``."""
+    ops.gaussian_sample_kl(
+        torch.zeros(1, 1, device=device), torch.zeros(1, 1, device=device), 0, backend=backend
+    )
+
+
+def _zero_sums(latent_dim: int) -> dict:
+    return {
+        "n": 0,
+        "loss": 0.0,
+        "recon": 0.0,
+        "kl": 0.0,
+        "capacity": 0.0,
+        "kl_per_latent": torch.zeros(latent_dim, dtype=torch.float64),
+    }
+
+
+def _accumulate(sums: dict, terms) -> None:
+    sums["n"] += 1
+    for key in ("loss", "recon", "kl"):
+        sums[key] = sums[key] + getattr(terms, key).detach().double()
+    sums["capacity"] += terms.capacity
+    sums["kl_per_latent"] = (
+        sums["kl_per_latent"].to(terms.kl_per_latent.device) + terms.kl_per_latent.detach().double()
+    )
+
+
+def _log_record(sums, step, config, optimizer, world, images_per_s) -> dict:
+    n = max(sums["n"], 1)
+    values = (
+        torch.stack(
+            [
+                torch.as_tensor(sums[k], dtype=torch.float64).reshape(()).cpu()
+                for k in ("loss", "recon", "kl")
+            ]
+        )
+        / n
+    )
+    per_latent = sums["kl_per_latent"].cpu() / n
+    if world > 1:
+        import torch.distributed as dist
+
+        packed = torch.cat([values, per_latent]).to(
+            "cuda" if torch.cuda.is_available() and dist.get_backend() == "nccl" else "cpu"
+        )
+        dist.all_reduce(packed)
+        packed = packed.cpu() / world
+        values, per_latent = packed[:3], packed[3:]
+    return {
+        "step": step,
+        "loss": float(values[0]),
+        "recon": float(values[1]),
+        "kl": float(values[2]),
+        "capacity": sums["capacity"] / n,
+        "kl_per_latent": [round(float(v), 6) for v in per_latent],
+        "lr": optimizer.param_groups[0]["lr"],
+        "images_per_s": round(images_per_s, 1),
+    }
+
+
+def _write_metrics(run_dir: Path, record: dict) -> None:
+    with open(run_dir / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _show(bar, record: dict, config: TrainConfig) -> None:
+    text = (
+        f"step {record['step']}/{config.steps} loss {record['loss']:.2f} recon "
+        f"{record['recon']:.2f} KL {record['kl']:.2f} C {record['capacity']:.2f} "
+        f"{record['images_per_s']:.0f} img/s"
+    )
+    if bar.disable:
+        if not config.quiet:
+            print(text, flush=True)
+    else:
+        bar.set_postfix_str(text.split(" ", 2)[2])
+
+
+def _save(run_dir, vae, optimizer, sampler, step, config, sums, world, main_process) -> None:
+    states = [sampler.get_state()]
+    if world > 1:
+        import torch.distributed as dist
+
+        states = [None] * world
+        dist.all_gather_object(states, sampler.get_state())
+    if main_process:
+        checkpoint.save(
+            run_dir,
+            {
+                "model": vae.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "step": step,
+                "config": to_dict(config),
+                "sampler_states": states,
+                "interval_sums": {**sums, "kl_per_latent": sums["kl_per_latent"].cpu()},
+            },
+        )
+
+
+def _pictures(run_dir: Path, vae: BurgessVAE, sampler: BatchSampler, data, step: int) -> None:
+    vae.eval()
+    idx = torch.arange(0, len(data), max(1, len(data) // 8))[:8]
+    images = sampler.batch(idx, torch.float32).contiguous(memory_format=torch.channels_last)
+    grid = viz.to_uint8_grid(viz.reconstructions(vae, images), nrow=8)
+    viz.save_png(grid, run_dir / "images" / f"reconstructions-{step:07d}.png")
+    with torch.no_grad():
+        mu, logvar = vae.encode(images)
+        kl = (0.5 * (mu.square() + logvar.exp() - logvar - 1)).mean(0).tolist()
+    viz.traversal_png(vae, images[:1], kl, run_dir / "images" / f"traversals-{step:07d}.png")
+    vae.train()
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        flags = explicit_flags(argv)
+        config = config_from(flags)
+        train(config, flags)
+    except (ValueError, NonFiniteLoss) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

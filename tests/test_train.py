@@ -1,0 +1,277 @@
+"""Model, objectives and the trainer: architecture, loss scaling, run directory, exact resume,
+non-finite stop, bad input, SIGTERM, and DistributedDataParallel on 2 CPU processes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from betavae import train as train_module
+from betavae.checkpoint import load as load_checkpoint
+from betavae.config import config_from, explicit_flags
+from betavae.models import BurgessVAE
+from betavae.objectives import BetaVAELoss, CapacityLoss, capacity_at
+from betavae.train import NonFiniteLoss, main, train
+
+FAST = ["--data", "blobs", "--batch-size", "16", "--quiet", "--image-every", "1000"]
+
+
+def run_args(tmp_path, name, *extra):
+    return [*FAST, "--out", str(tmp_path / name), *extra]
+
+
+def test_burgess_architecture():
+    vae = BurgessVAE(channels=1, latent_dim=10)
+    assert sum(p.numel() for p in vae.parameters()) == 502_005
+    mu, logvar = vae(torch.rand(3, 1, 64, 64))
+    assert mu.shape == logvar.shape == (3, 10)
+    assert vae.decode(mu).shape == (3, 1, 64, 64)
+    assert BurgessVAE(channels=3).decode(torch.zeros(2, 10)).shape == (2, 3, 64, 64)
+    with pytest.raises(ValueError, match="latent_dim"):
+        BurgessVAE(latent_dim=0)
+
+
+def _plain_terms(logits, target, mu, logvar):
+    recon = F.binary_cross_entropy_with_logits(logits, target.float(), reduction="sum") / len(
+        logits
+    )
+    kl = (0.5 * (mu.square() + logvar.exp() - logvar - 1)).sum(1).mean()
+    return recon, kl
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+def test_objectives_match_plain_pytorch(backend):
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(8, 1, 64, 64, generator=gen)
+    target = (torch.rand(8, 1, 64, 64, generator=gen) > 0.5).to(torch.uint8)
+    mu, logvar = torch.randn(8, 10, generator=gen), torch.randn(8, 10, generator=gen)
+    kl_elements = 0.5 * (mu.square() + logvar.exp() - logvar - 1)
+    recon, kl = _plain_terms(logits, target, mu, logvar)
+
+    h = BetaVAELoss(4.0, backend=backend)(logits, target, kl_elements, step=123)
+    torch.testing.assert_close(h.recon, recon)
+    torch.testing.assert_close(h.kl, kl)
+    torch.testing.assert_close(h.loss, recon + 4.0 * kl)
+    torch.testing.assert_close(h.kl_per_latent, kl_elements.mean(0))
+    assert h.recon > 1000, "recon must be summed over pixels, not averaged"
+
+    b = CapacityLoss(1000.0, 25.0, 100_000, backend=backend)
+    for step, c in [(0, 0.0), (40_000, 10.0), (100_000, 25.0), (250_000, 25.0)]:
+        terms = b(logits, target, kl_elements, step=step)
+        assert terms.capacity == pytest.approx(c)
+        torch.testing.assert_close(terms.loss, recon + 1000.0 * (kl - c).abs())
+    assert capacity_at(5, 3.0, 0) == 3.0
+    for bad in (dict(gamma=-1.0, c_max=1.0, c_steps=1), dict(gamma=1.0, c_max=-1.0, c_steps=1)):
+        with pytest.raises(ValueError, match="must be >= 0"):
+            CapacityLoss(**bad)
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        BetaVAELoss(-2.0)
+
+
+def test_presets_and_flags():
+    default = config_from(explicit_flags([]))
+    assert (
+        default.preset,
+        default.objective,
+        default.gamma,
+        default.c_max,
+        default.c_steps,
+        default.lr,
+        default.batch_size,
+    ) == ("dsprites", "capacity", 1000.0, 25.0, 100_000, 5e-4, 64)
+    beta = config_from(explicit_flags(["--preset", "blobs-beta"]))
+    assert (beta.objective, beta.beta, beta.data) == ("beta", 150.0, "blobs")
+    assert config_from(explicit_flags(["--preset", "blobs-vae"])).beta == 1.0
+    assert config_from(explicit_flags(["--preset", "dsprites-beta", "--beta", "8"])).beta == 8.0
+
+
+def _records(run_dir):
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "images_per_s"} for line in lines]
+
+
+def test_run_directory_and_exact_resume(tmp_path):
+    assert (
+        main(run_args(tmp_path, "full", "--steps", "12", "--log-every", "2", "--save-every", "4"))
+        == 0
+    )
+    full = tmp_path / "full"
+    assert {"config.json", "metrics.jsonl", "checkpoint.pt", "summary.json"} <= {
+        p.name for p in full.iterdir()
+    }
+    assert sorted(p.name for p in (full / "images").iterdir()) == [
+        "reconstructions-0000012.png",
+        "traversals-0000012.png",
+    ]
+    records = _records(full)
+    assert [r["step"] for r in records] == [2, 4, 6, 8, 10, 12]
+    assert set(records[0]) >= {"step", "loss", "recon", "kl", "capacity", "kl_per_latent", "lr"}
+    assert len(records[0]["kl_per_latent"]) == 10
+
+    assert (
+        main(run_args(tmp_path, "half", "--steps", "6", "--log-every", "2", "--save-every", "4"))
+        == 0
+    )
+    assert main(["--resume", str(tmp_path / "half"), "--steps", "12", "--quiet"]) == 0
+    assert _records(tmp_path / "half") == records
+    a = load_checkpoint(full)["model"]
+    b = load_checkpoint(tmp_path / "half")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    real = train_module.make_loss
+
+    def poisoned(config):
+        loss_fn = real(config)
+
+        def call(logits, target, kl, step):
+            terms = loss_fn(logits, target, kl, step)
+            if step >= 5:
+                terms.loss = terms.loss * float("nan")
+            return terms
+
+        return call
+
+    monkeypatch.setattr(train_module, "make_loss", poisoned)
+    config = config_from(
+        explicit_flags(
+            run_args(tmp_path, "nan", "--steps", "10", "--save-every", "4", "--log-every", "1")
+        )
+    )
+    with pytest.raises(NonFiniteLoss, match="non-finite at step 5"):
+        train(config)
+    state = load_checkpoint(tmp_path / "nan")
+    assert state["step"] == 4
+    assert all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--preset", "nope"], "unknown preset 'nope'"),
+        (["--gamma", "-1"], "--gamma must be >= 0"),
+        (["--beta", "-0.5"], "--beta must be >= 0"),
+        (["--c-max", "-3"], "--c-max must be >= 0"),
+        (["--batch-size", "0"], "--batch-size must be >= 1"),
+        (["--data", "/nonexistent/file.h5", "--steps", "1"], "file.h5: no such file"),
+        (["--preset", "chairs"], "needs --data PATH"),
+        (["--objective", "vq"], "objective must be"),
+    ],
+)
+def test_bad_input_fails_before_training(argv, message, capsys, tmp_path):
+    assert main([*argv, "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "bad" / "checkpoint.pt").exists()
+
+
+def test_unknown_flag_and_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--no-such-flag"])
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for flag in ("--preset", "--c-max", "--resume", "--compile", "--backend", "--save-every"):
+        assert flag in out
+
+
+def test_unwritable_output_and_conflicting_resume(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(run_args(tmp_path, "file/sub", "--steps", "1")) == 2
+    assert "is not writable" in capsys.readouterr().err
+    assert main(run_args(tmp_path, "run", "--steps", "2")) == 0
+    assert main(run_args(tmp_path, "run", "--steps", "2")) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["--resume", str(tmp_path / "run"), "--steps", "4", "--beta", "9"]) == 2
+    assert "cannot resume with a different config: --beta=9.0" in capsys.readouterr().err
+    config_file = tmp_path / "run" / "config.json"
+    config_file.write_text(config_file.read_text().replace('"seed": 0', '"seed": 5'))
+    assert main(["--resume", str(tmp_path / "run"), "--steps", "4"]) == 2
+    assert "disagree" in capsys.readouterr().err
+    assert main(["--resume", str(tmp_path / "nothing")]) == 2
+    assert "no checkpoint.pt" in capsys.readouterr().err
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.getcwd() + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_sigterm_saves_a_checkpoint(tmp_path):
+    cmd = [
+        sys.executable,
+        "-m",
+        "betavae.train",
+        *run_args(tmp_path, "term", "--steps", "100000", "--log-every", "1"),
+    ]
+    proc = subprocess.Popen(cmd, env=_env(), stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "term" / "metrics.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (
+        metrics.exists() and metrics.read_text().count("\n") >= 3
+    ):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err  # 128 + SIGTERM
+    assert "stopped by SIGTERM" in err
+    state = load_checkpoint(tmp_path / "term")
+    assert 3 <= state["step"] < 100000
+
+
+def test_plain_log_lines_when_not_a_terminal(tmp_path):
+    cmd = [
+        sys.executable,
+        "-m",
+        "betavae.train",
+        "--data",
+        "blobs",
+        "--batch-size",
+        "8",
+        "--steps",
+        "4",
+        "--log-every",
+        "2",
+        "--out",
+        str(tmp_path / "plain"),
+    ]
+    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "step 2/4 loss" in done.stdout and "step 4/4 loss" in done.stdout
+
+
+def test_torchrun_two_cpu_processes(tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port=29517",
+        "-m",
+        "betavae.train",
+        *FAST,
+        "--steps",
+        "6",
+        "--log-every",
+        "2",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    ]
+    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["ranks_parameters_identical"] is True
+    assert [r["step"] for r in _records(out)] == [2, 4, 6]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp"]  # one run directory
