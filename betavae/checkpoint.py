@@ -3,10 +3,11 @@ an interrupted save never leaves a half-written ``checkpoint.pt``."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
+
+from .atomic import atomic_path
 
 CHECKPOINT_VERSION = 1
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -14,13 +15,8 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 def save(run_dir: Path, state: dict) -> Path:
     path = Path(run_dir) / CHECKPOINT_NAME
-    tmp = path.with_name(f".{CHECKPOINT_NAME}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         torch.save({**state, "version": CHECKPOINT_VERSION}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

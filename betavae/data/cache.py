@@ -11,6 +11,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from betavae.atomic import atomic_path
+
 
 def cache_dir() -> Path:
     root = os.environ.get("BETAVAE_CACHE")
@@ -40,14 +42,7 @@ def read_checked(path: Path, key: str, version: int) -> np.ndarray | None:
 
 
 def write_atomic(path: Path, key: str, array: np.ndarray, version: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset(key, data=array, chunks=(min(len(array), 4096), array.shape[1]))
-            f.attrs["sha256"] = sha256(array)
-            f.attrs["version"] = version
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset(key, data=array, chunks=(min(len(array), 4096), array.shape[1]))
+        f.attrs["sha256"] = sha256(array)
+        f.attrs["version"] = version

@@ -12,6 +12,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from betavae.atomic import atomic_path
+
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
@@ -43,26 +45,19 @@ def import_chairs(
             f"import-chairs: no images ({', '.join(sorted(EXTENSIONS))}) under {folder}"
         )
     shape = (len(files), size, size, 3) if rgb else (len(files), size, size)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            dset = f.create_dataset(
-                "imgs",
-                shape=shape,
-                dtype=np.uint8,
-                chunks=(min(len(files), 256), *shape[1:]),
-                compression="gzip",
-            )
-            for i, path in enumerate(tqdm(files, desc="importing chairs", disable=quiet)):
-                try:
-                    dset[i] = _prepare(path, crop, rgb, size)
-                except OSError as exc:
-                    raise ValueError(f"import-chairs: cannot read image {path}: {exc}") from exc
-            f.attrs["source"] = str(folder)
-            f.attrs["files"] = len(files)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
+        dset = f.create_dataset(
+            "imgs",
+            shape=shape,
+            dtype=np.uint8,
+            chunks=(min(len(files), 256), *shape[1:]),
+            compression="gzip",
+        )
+        for i, path in enumerate(tqdm(files, desc="importing chairs", disable=quiet)):
+            try:
+                dset[i] = _prepare(path, crop, rgb, size)
+            except OSError as exc:
+                raise ValueError(f"import-chairs: cannot read image {path}: {exc}") from exc
+        f.attrs["source"] = str(folder)
+        f.attrs["files"] = len(files)
     return out

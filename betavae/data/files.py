@@ -13,6 +13,8 @@ import h5py
 import numpy as np
 import torch
 
+from betavae.atomic import atomic_path
+
 from .base import GroundTruthData, ImageStore, grid_classes
 from .dsprites_render import FACTOR_NAMES as DSPRITES_NAMES
 from .dsprites_render import FACTOR_SIZES as DSPRITES_SIZES
@@ -137,11 +139,9 @@ def export(data: GroundTruthData, path: os.PathLike | str) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".h5", ".hdf5"):
         raise DatasetFileError(path, f"unknown extension {suffix!r}; expected .npz, .h5 or .hdf5")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
     _, c, h, w = data.images.shape
     shape = (len(data), h, w) if c == 1 else (len(data), h, w, c)
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".npz":
             imgs = np.empty(shape, np.uint8)
             for start, chunk in _image_chunks(data):
@@ -168,8 +168,4 @@ def export(data: GroundTruthData, path: os.PathLike | str) -> Path:
                     f.create_dataset("latents/values", data=data.factor_values)
                     f.create_dataset("latents/classes", data=data.factor_classes)
                 f.attrs["factor_names"] = ",".join(data.factor_names)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path

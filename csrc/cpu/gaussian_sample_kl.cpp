@@ -5,6 +5,7 @@
 #include "../elementwise.h"
 #include "../philox.h"
 #include "cpu_ops.h"
+#include "normal_loop.h"
 #include "parallel.h"
 
 namespace betavae::cpu {
@@ -13,30 +14,31 @@ namespace {
 template <typename T>
 void forward_chunk(const T* __restrict mu, const T* __restrict lv, T* __restrict z,
                    T* __restrict kl, int64_t begin, int64_t end, uint64_t seed, uint64_t offset) {
-#pragma omp simd
-  for (int64_t i = begin; i < end; ++i) {
-    const T eps = static_cast<T>(normal_at(seed, offset + static_cast<uint64_t>(i)));
+  for_each_normal(seed, offset, begin, end, [=](int64_t i, float eps) {
     T zi, kli;
-    sample_kl_forward<T>(mu[i], lv[i], eps, zi, kli);
+    sample_kl_forward<T>(mu[i], lv[i], static_cast<T>(eps), zi, kli);
     z[i] = zi;
     kl[i] = kli;
-  }
+  });
 }
 
 template <typename T, bool kHasGradZ, bool kHasGradKl>
 void backward_chunk(const T* __restrict gz, const T* __restrict gkl, const T* __restrict mu,
                     const T* __restrict lv, T* __restrict gmu, T* __restrict glv, int64_t begin,
                     int64_t end, uint64_t seed, uint64_t offset) {
-#pragma omp simd
-  for (int64_t i = begin; i < end; ++i) {
+  auto body = [=](int64_t i, float eps) {
     const T g_z = kHasGradZ ? gz[i] : T(0);
     const T g_kl = kHasGradKl ? gkl[i] : T(0);
-    const T eps =
-        kHasGradZ ? static_cast<T>(normal_at(seed, offset + static_cast<uint64_t>(i))) : T(0);
     T gmu_i, glv_i;
-    sample_kl_backward<T>(g_z, g_kl, mu[i], lv[i], eps, gmu_i, glv_i);
+    sample_kl_backward<T>(g_z, g_kl, mu[i], lv[i], static_cast<T>(eps), gmu_i, glv_i);
     gmu[i] = gmu_i;
     glv[i] = glv_i;
+  };
+  if (kHasGradZ) {
+    for_each_normal(seed, offset, begin, end, body);
+  } else {  // no gradient reaches z: eps is not needed
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) body(i, 0.0f);
   }
 }
 

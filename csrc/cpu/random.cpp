@@ -2,6 +2,7 @@
 // by the tests that pin every backend to the same noise.
 #include "../philox.h"
 #include "cpu_ops.h"
+#include "normal_loop.h"
 #include "parallel.h"
 
 namespace betavae::cpu {
@@ -32,8 +33,7 @@ void uniform_chunk(float* __restrict out, int64_t begin, int64_t end, uint64_t s
 
 void normal_chunk(float* __restrict out, int64_t begin, int64_t end, uint64_t seed,
                   uint64_t offset) {
-#pragma omp simd
-  for (int64_t i = begin; i < end; ++i) out[i] = normal_at(seed, offset + static_cast<uint64_t>(i));
+  for_each_normal(seed, offset, begin, end, [=](int64_t i, float eps) { out[i] = eps; });
 }
 
 template <typename Chunk>
