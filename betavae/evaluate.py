@@ -40,10 +40,11 @@ def load_run(run_dir: Path, device: torch.device) -> tuple[BurgessVAE, TrainConf
 
 def make_encoder(vae: BurgessVAE, device: torch.device, max_value: int):
     @torch.no_grad()
-    def encode(images: torch.Tensor) -> np.ndarray:
+    def encode(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(posterior means, log-variances) of a uint8 batch."""
         x = images.to(device).float() / max_value
-        mu, _ = vae.encode(x)
-        return mu.cpu().numpy()
+        mu, logvar = vae.encode(x)
+        return mu.cpu().numpy(), logvar.cpu().numpy()
 
     return encode
 
@@ -137,7 +138,9 @@ def evaluate(run_dir: Path, names: list[str], samples: int, seed: int, device: s
             start = time.perf_counter()
             results[name] = metrics.compute(name, encode, data, seed=seed, **params[name])
             print(f"{name}: {results[name][name]:.4f} ({time.perf_counter() - start:.1f} s)")
-        codes, classes = sample_codes(encode, data, samples, np.random.default_rng(seed))
+        codes, classes = sample_codes(
+            encode, data, samples, np.random.default_rng(seed), sampled=True
+        )
         factors = [k for k, s in enumerate(data.factor_sizes) if s > 1]
         mi = mutual_information(discretize(codes, 20), classes[:, factors])
         factor_names = [data.factor_names[k] for k in factors]

@@ -2,7 +2,8 @@
 
     compute(name, encode, data, *, seed, **params) -> dict
 
-``encode`` maps a uint8 image batch ``(N, C, H, W)`` to ``(N, Z)`` codes (posterior means); ``data``
+``encode`` maps a uint8 image batch ``(N, C, H, W)`` to ``(N, Z)`` codes (posterior means), or to
+``(means, log-variances)`` so that MIG can use samples of q(z|x) as its definition asks; ``data``
 is a :class:`betavae.data.GroundTruthData`. Names: ``mig``, ``beta_vae``, ``factor_vae``, ``dci``.
 The returned dict holds the score under the metric's name (``dci`` also ``completeness`` and
 ``informativeness``). Deterministic for a seed; memory bounded by the encoding batch size.

@@ -23,16 +23,33 @@ def varying_factors(data: GroundTruthData) -> list[int]:
     return [k for k, s in enumerate(data.factor_sizes) if s > 1]
 
 
+def _as_array(codes) -> np.ndarray:
+    codes = codes.detach().cpu().numpy() if isinstance(codes, torch.Tensor) else codes
+    return np.asarray(codes, dtype=np.float64)
+
+
 def encode_classes(
-    encode: Encoder, data: GroundTruthData, classes: np.ndarray, batch_size: int = 256
+    encode: Encoder,
+    data: GroundTruthData,
+    classes: np.ndarray,
+    batch_size: int = 256,
+    sample_rng: np.random.Generator | None = None,
 ) -> np.ndarray:
-    """Codes ``(n, Z)`` (float64) of the images of factor-class rows ``classes`` (n, K)."""
+    """Codes ``(n, Z)`` (float64) of the images of factor-class rows ``classes`` (n, K).
+
+    ``encode`` returns posterior means, or ``(means, log-variances)``. With ``sample_rng`` and an
+    encoder that gives log-variances, the codes are samples ``z ~ q(z|x)`` instead of means.
+    """
     chunks = []
     for start in range(0, len(classes), batch_size):
         images = data.images_for(classes[start : start + batch_size])
-        codes = encode(images)
-        codes = codes.detach().cpu().numpy() if isinstance(codes, torch.Tensor) else codes
-        codes = np.asarray(codes, dtype=np.float64)
+        out = encode(images)
+        if isinstance(out, tuple):
+            codes, logvar = _as_array(out[0]), _as_array(out[1])
+            if sample_rng is not None:
+                codes = codes + np.exp(0.5 * logvar) * sample_rng.standard_normal(codes.shape)
+        else:
+            codes = _as_array(out)
         if codes.ndim != 2 or len(codes) != len(images):
             raise ValueError(
                 f"encode must return (N, Z) codes; got shape {codes.shape} for {len(images)} images"
@@ -42,11 +59,18 @@ def encode_classes(
 
 
 def sample_codes(
-    encode: Encoder, data: GroundTruthData, n: int, rng: np.random.Generator, batch_size: int = 256
+    encode: Encoder,
+    data: GroundTruthData,
+    n: int,
+    rng: np.random.Generator,
+    batch_size: int = 256,
+    sampled: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(codes (n, Z), factor classes (n, K)) of ``n`` random images."""
+    """(codes (n, Z), factor classes (n, K)) of ``n`` random images; ``sampled`` draws
+    ``z ~ q(z|x)`` when the encoder gives log-variances (else means)."""
     classes = data.sample_factors(n, rng)
-    return encode_classes(encode, data, classes, batch_size), classes
+    codes = encode_classes(encode, data, classes, batch_size, rng if sampled else None)
+    return codes, classes
 
 
 def discretize(codes: np.ndarray, bins: int) -> np.ndarray:
