@@ -36,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     p_train = sub.add_parser("train", help="training images/s: fused vs reference vs plain loop")
     p_train.add_argument("--device", default="cpu")
     p_train.add_argument("--data", default="dsprites")
-    p_train.add_argument("--steps", type=int, default=30, help="timed steps per variant")
+    p_train.add_argument("--steps", type=int, default=20, help="steps per timed window")
+    p_train.add_argument(
+        "--timeout",
+        type=float,
+        default=240.0,
+        help="seconds a variant may take (compiling included)",
+    )
     p_train.add_argument("--no-compile", action="store_true", help="skip the compiled variants")
     p_train.add_argument("--out", help="also write the table as markdown to this file")
     args = parser.parse_args(argv)
@@ -59,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         from .train import run as run_train
 
         text, markdown = run_train(
-            args.device, args.data, steps=args.steps, use_compile=not args.no_compile
+            args.device,
+            args.data,
+            steps=args.steps,
+            use_compile=not args.no_compile,
+            timeout_s=args.timeout,
         )
         print(text)
         _write(args.out, markdown)

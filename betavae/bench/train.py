@@ -6,6 +6,8 @@ of the step spent sampling data."""
 
 from __future__ import annotations
 
+import multiprocessing
+import statistics
 import time
 
 import torch
@@ -19,17 +21,21 @@ from betavae.train import TrainingStep, training_step
 from .report import markdown_table, text_table
 
 
-def _images_per_s(step_fn, steps: int, warmup: int, batch: int, device) -> float:
+def _images_per_s(step_fn, steps: int, warmup: int, batch: int, device, windows: int = 3) -> float:
+    """Median images/s over ``windows`` timed windows of ``steps`` steps, after ``warmup`` steps."""
     for k in range(warmup):
         step_fn(k)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for k in range(steps):
-        step_fn(warmup + k)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return steps * batch / (time.perf_counter() - start)
+    rates = []
+    for w in range(windows):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for k in range(steps):
+            step_fn(warmup + w * steps + k)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        rates.append(steps * batch / (time.perf_counter() - start))
+    return statistics.median(rates)
 
 
 def plain_loop(data, device, batch: int):
@@ -72,38 +78,78 @@ def fused_loop(data, device, batch: int, backend: str, compile_model: bool):
     return step, sampler
 
 
+def _measure(
+    variant: str, backend: str, compiled: bool, device: str, data_name: str, batch: int, steps: int
+) -> tuple[float, float | None]:
+    """(images/s, sampling share or None) of one variant; runs in its own process."""
+    dev = torch.device(device)
+    data = get_dataset(data_name, quiet=True) if "dsprites" in data_name else get_dataset(data_name)
+    if variant == "plain":
+        return _images_per_s(plain_loop(data, dev, batch), steps, 3, batch, dev), None
+    step, sampler = fused_loop(data, dev, batch, backend, compiled)
+    rate = _images_per_s(step, steps, 5 if compiled else 3, batch, dev)
+    sample_rate = _images_per_s(lambda k: sampler.sample(batch), steps * 10, 3, batch, dev)
+    return rate, rate / sample_rate
+
+
+def _in_subprocess(args: tuple, timeout_s: float):
+    """Run _measure in a fresh process (fair, isolated); None when it exceeds ``timeout_s``."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        job = pool.apply_async(_measure, args)
+        try:
+            return job.get(timeout=timeout_s)
+        except multiprocessing.TimeoutError:
+            pool.terminate()
+            return None
+
+
 def run(
     device: str = "cpu",
     data_name: str = "dsprites",
     batch: int = 64,
-    steps: int = 30,
+    steps: int = 20,
     use_compile: bool = True,
+    timeout_s: float = 240.0,
 ) -> tuple[str, str]:
-    dev = torch.device(device)
-    data = get_dataset(data_name, quiet=True) if "dsprites" in data_name else get_dataset(data_name)
-    rows = []
-    plain = _images_per_s(plain_loop(data, dev, batch), steps, 3, batch, dev)
-    rows.append(["plain PyTorch loop", "-", "no", f"{plain:.0f}", "1.00x"])
-    sample_share = None
-    variants = [("fused (auto)", "auto", False), ("reference loss", "reference", False)]
+    variants = [
+        ("plain PyTorch loop", "plain", "-", False),
+        ("fused loss", "fused", "auto", False),
+        ("reference loss", "fused", "reference", False),
+    ]
     if use_compile:
-        variants += [("fused (auto)", "auto", True), ("reference loss", "reference", True)]
-    for label, backend, compiled in variants:
-        step, sampler = fused_loop(data, dev, batch, backend, compiled)
-        ips = _images_per_s(step, steps, 5 if compiled else 3, batch, dev)
-        rows.append(
-            [label, backend, "yes" if compiled else "no", f"{ips:.0f}", f"{ips / plain:.2f}x"]
+        variants += [
+            ("fused loss", "fused", "auto", True),
+            ("reference loss", "fused", "reference", True),
+        ]
+    rows, plain, sample_share = [], None, None
+    for label, variant, backend, compiled in variants:
+        result = _in_subprocess(
+            (variant, backend, compiled, device, data_name, batch, steps), timeout_s
         )
-        if sample_share is None:
-            sample_ips = _images_per_s(
-                lambda k, s=sampler: s.sample(batch), steps * 10, 3, batch, dev
+        if result is None:
+            rows.append(
+                [
+                    label,
+                    backend,
+                    "yes" if compiled else "no",
+                    f"did not finish in {timeout_s:.0f} s",
+                    "-",
+                ]
             )
-            sample_share = ips / sample_ips
+            continue
+        rate, share = result
+        plain = plain or rate
+        sample_share = share if sample_share is None else sample_share
+        rows.append(
+            [label, backend, "yes" if compiled else "no", f"{rate:.0f}", f"{rate / plain:.2f}x"]
+        )
     headers = ["loop", "loss backend", "torch.compile", "images/s", "vs plain loop"]
+    share = f"{100 * sample_share:.1f}%" if sample_share is not None else "n/a"
     env = (
-        f"torch {torch.__version__}, device {dev}, {torch.get_num_threads()} threads, "
-        f"batch {batch}, {data_name}, Burgess model; data sampling takes "
-        f"{100 * sample_share:.1f}% of the fused step"
+        f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
+        f"batch {batch}, {data_name}, Burgess model, median of 3 windows of {steps} steps, "
+        f"each variant in a fresh process; data sampling takes {share} of the fused step"
     )
     markdown = "\n\n".join(["# Training benchmark", env + ".", markdown_table(headers, rows)])
     return env + "\n" + text_table(headers, rows), markdown
