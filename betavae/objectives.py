@@ -19,11 +19,21 @@ from . import ops
 
 @dataclass
 class LossTerms:
+    """The terms of one objective evaluation; also readable as a mapping (``terms["recon"]``)."""
+
     loss: torch.Tensor  # scalar to minimise
     recon: torch.Tensor  # scalar, nats per image
     kl: torch.Tensor  # scalar, batch-mean total KL (nats)
     kl_per_latent: torch.Tensor  # (Z,) batch-mean KL of each latent
     capacity: float  # C(t) for the capacity objective, 0 for β-VAE
+
+    _ALIASES = {"C": "capacity", "c": "capacity", "total_kl": "kl"}
+
+    def keys(self) -> list[str]:
+        return ["loss", "recon", "kl", "kl_per_latent", "capacity"]
+
+    def __getitem__(self, key: str):
+        return getattr(self, self._ALIASES.get(key, key))
 
 
 def capacity_at(step: int, c_max: float, c_steps: int) -> float:
@@ -56,7 +66,18 @@ class CapacityLoss:
     """``recon + γ·|KL − C(t)|`` with C rising linearly from 0 to ``c_max`` over ``c_steps`` steps
     (Burgess et al. 2018)."""
 
-    def __init__(self, gamma: float, c_max: float, c_steps: int, backend: str = "auto") -> None:
+    def __init__(
+        self,
+        gamma: float,
+        c_max: float,
+        c_steps: int | None = None,
+        backend: str = "auto",
+        *,
+        steps: int | None = None,
+    ) -> None:
+        if (c_steps is None) == (steps is None):
+            raise TypeError("CapacityLoss needs the schedule length as c_steps (or steps), once")
+        c_steps = int(c_steps if c_steps is not None else steps)
         if not gamma >= 0:
             raise ValueError(f"gamma must be >= 0; got {gamma}")
         if not c_max >= 0:

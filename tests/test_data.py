@@ -296,3 +296,15 @@ def test_data_cli(tmp_path, capsys, dsprites):
     assert data_cli(["generate", "--quiet"]) == 0
     assert data_cli(["info", str(tmp_path / "missing.h5")]) == 2
     assert "missing.h5: no such file" in capsys.readouterr().err
+
+
+def test_sample_factors_takes_numpy_torch_generators_and_seeds():
+    data = get_dataset("blobs", grid=8)
+    for gen in (np.random.default_rng(1), torch.Generator().manual_seed(1), 1):
+        classes = data.sample_factors(50, gen)
+        assert classes.shape == (50, 2) and classes.min() >= 0 and classes.max() < 8
+    assert np.array_equal(data.sample_factors(5, 3), data.sample_factors(5, 3))
+    sampler = BatchSampler(data, seed=0)
+    images, idx = sampler.sample(4, generator=torch.Generator().manual_seed(9))
+    again, idx2 = sampler.sample(4, generator=torch.Generator().manual_seed(9))
+    assert torch.equal(idx, idx2) and torch.equal(images, again)

@@ -275,3 +275,13 @@ def test_torchrun_two_cpu_processes(tmp_path):
     assert summary["world_size"] == 2 and summary["ranks_parameters_identical"] is True
     assert [r["step"] for r in _records(out)] == [2, 4, 6]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp"]  # one run directory
+
+
+def test_loss_terms_read_as_a_mapping_and_capacity_steps_alias():
+    kl = torch.full((4, 10), 0.1)
+    logits, target = torch.zeros(4, 1, 8, 8), torch.zeros(4, 1, 8, 8, dtype=torch.uint8)
+    terms = CapacityLoss(10.0, 5.0, steps=10, backend="cpu")(logits, target, kl, step=4)
+    assert terms["C"] == terms.capacity == pytest.approx(2.0)
+    assert torch.equal(terms["total_kl"], terms.kl) and set(terms.keys()) >= {"loss", "recon"}
+    with pytest.raises(TypeError, match="c_steps"):
+        CapacityLoss(1.0, 1.0)

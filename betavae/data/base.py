@@ -139,16 +139,30 @@ class GroundTruthData:
         except KeyError as missing:
             raise ValueError(f"no image has factor classes {missing.args[0]}") from None
 
-    def sample_factors(self, n: int, generator: np.random.Generator) -> np.ndarray:
-        """``n`` factor-class rows drawn uniformly (independent factors)."""
+    def sample_factors(self, n: int, generator=None) -> np.ndarray:
+        """``n`` factor-class rows drawn uniformly (independent factors). ``generator``: a numpy
+        Generator, a torch.Generator, or an int seed."""
         self._require_factors()
+        draw = _integer_sampler(generator)
         if self.full_grid:
-            return np.stack([generator.integers(0, s, size=n) for s in self.factor_sizes], axis=1)
-        return self.factor_classes[generator.integers(0, len(self), size=n)]
+            return np.stack([draw(s, n) for s in self.factor_sizes], axis=1)
+        return self.factor_classes[draw(len(self), n)]
 
     def images_for(self, classes) -> torch.Tensor:
         """uint8 images ``(n, C, H, W)`` of factor-class rows ``(n, K)``."""
         return self.images[torch.from_numpy(self.index_of(classes))]
+
+
+def _integer_sampler(generator):
+    """draw(high, n) -> n uniform integers in [0, high) from a numpy/torch generator or a seed."""
+    if isinstance(generator, torch.Generator):
+        return lambda high, n: torch.randint(high, (n,), generator=generator).numpy()
+    rng = (
+        generator
+        if isinstance(generator, np.random.Generator)
+        else np.random.default_rng(generator)
+    )
+    return lambda high, n: rng.integers(0, high, size=n)
 
 
 def grid_classes(sizes: Sequence[int]) -> np.ndarray:

@@ -36,12 +36,12 @@ class BatchSampler:
     def binary(self) -> bool:
         return self._store.binary
 
-    def indices(self, n: int) -> torch.Tensor:
+    def indices(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` uniform indices from ``generator`` (default: the sampler's own seeded one)."""
         if n <= 0:
             raise ValueError(f"batch size must be > 0; got {n}")
-        return torch.randint(
-            len(self.data), (n,), generator=self.generator, device=self.generator.device
-        ).to(self.device)
+        gen = generator or self.generator
+        return torch.randint(len(self.data), (n,), generator=gen, device=gen.device).to(self.device)
 
     def batch(self, idx: torch.Tensor, dtype: torch.dtype = torch.uint8) -> torch.Tensor:
         images = unpack_images(self._store, idx.to(self.device))
@@ -49,9 +49,11 @@ class BatchSampler:
             return images
         return images.to(dtype) / self._store.max_value
 
-    def sample(self, n: int, dtype: torch.dtype = torch.uint8) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(
+        self, n: int, dtype: torch.dtype = torch.uint8, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(images, indices) of ``n`` random images."""
-        idx = self.indices(n)
+        idx = self.indices(n, generator)
         return self.batch(idx, dtype), idx
 
     def get_state(self) -> torch.Tensor:
