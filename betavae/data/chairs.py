@@ -14,6 +14,8 @@ from tqdm import tqdm
 
 from betavae.atomic import atomic_path
 
+from .files import create_images
+
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
@@ -46,13 +48,7 @@ def import_chairs(
         )
     shape = (len(files), size, size, 3) if rgb else (len(files), size, size)
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
-        dset = f.create_dataset(
-            "imgs",
-            shape=shape,
-            dtype=np.uint8,
-            chunks=(min(len(files), 256), *shape[1:]),
-            compression="gzip",
-        )
+        dset = create_images(f, shape)
         for i, path in enumerate(tqdm(files, desc="importing chairs", disable=quiet)):
             try:
                 dset[i] = _prepare(path, crop, rgb, size)

@@ -126,6 +126,14 @@ def load_file(path: os.PathLike | str) -> GroundTruthData:
     raise DatasetFileError(path, f"unknown extension {suffix!r}; expected .npz, .h5 or .hdf5")
 
 
+def create_images(f: h5py.File, shape: tuple[int, ...]) -> h5py.Dataset:
+    """The ``imgs`` dataset of our HDF5 layout: uint8 (N, H, W[, C]), gzip, chunks of ~1 MB."""
+    per_chunk = max(1, min(shape[0], 2**20 // max(1, int(np.prod(shape[1:])))))
+    return f.create_dataset(
+        "imgs", shape=shape, dtype=np.uint8, chunks=(per_chunk, *shape[1:]), compression="gzip"
+    )
+
+
 def _image_chunks(data: GroundTruthData):
     for start in range(0, len(data), CHUNK):
         idx = torch.arange(start, min(start + CHUNK, len(data)))
@@ -155,13 +163,7 @@ def export(data: GroundTruthData, path: os.PathLike | str) -> Path:
             )
         else:
             with h5py.File(tmp, "w") as f:
-                dset = f.create_dataset(
-                    "imgs",
-                    shape=shape,
-                    dtype=np.uint8,
-                    chunks=(min(len(data), 1024), *shape[1:]),
-                    compression="gzip",
-                )
+                dset = create_images(f, shape)
                 for start, chunk in _image_chunks(data):
                     dset[start : start + len(chunk)] = chunk
                 if data.has_factors:
