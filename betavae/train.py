@@ -217,14 +217,17 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
             step += 1
             interval_steps += 1
             bar.update(1)
-            stop_now = (
-                distributed.broadcast_flag(stop["signal"] is not None, device)
-                if world > 1 and step % config.log_every == 0
-                else stop["signal"] is not None
-            )
+            # Under DDP every rank must leave the loop at the same step: decide together, at log
+            # steps only (a signal may reach the ranks at different steps).
+            if world > 1:
+                stop_now = step % config.log_every == 0 and distributed.broadcast_flag(
+                    stop["signal"] is not None, device
+                )
+            else:
+                stop_now = stop["signal"] is not None
             at_log = step % config.log_every == 0 or step == config.steps or stop_now
             if at_log:
-                _check_finite(first_bad)
+                _check_finite(first_bad, world, device)
                 elapsed = time.perf_counter() - interval_start
                 record = _log_record(
                     sums,
@@ -240,7 +243,7 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
                 sums = _zero_sums(config.latent_dim)
                 interval_start, interval_steps = time.perf_counter(), 0
             if step % config.save_every == 0 or step == config.steps or stop_now:
-                _check_finite(first_bad)
+                _check_finite(first_bad, world, device)
                 _save(run_dir, vae, optimizer, sampler, step, config, sums, world, main_process)
             if main_process and (step % config.image_every == 0 or step == config.steps):
                 _pictures(run_dir, vae, sampler, data, step)
@@ -252,7 +255,7 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
                 exit_code = 143
                 break
     except KeyboardInterrupt:
-        _check_finite(first_bad)
+        _check_finite(first_bad, world, device)
         _save(run_dir, vae, optimizer, sampler, step, config, sums, world, main_process)
         print(f"interrupted at step {step}; checkpoint saved in {run_dir}", file=sys.stderr)
         exit_code = 130
@@ -279,8 +282,14 @@ class NonFiniteLoss(RuntimeError):
     pass
 
 
-def _check_finite(first_bad: torch.Tensor) -> None:
+def _check_finite(first_bad: torch.Tensor, world: int, device: torch.device) -> None:
+    """Raise on every rank alike when any rank saw a non-finite loss (``first_bad`` >= 0)."""
     bad = int(first_bad)
+    if world > 1 and distributed.broadcast_flag(bad >= 0, device) and bad < 0:
+        raise NonFiniteLoss(
+            "the loss became non-finite on another process; stopping without "
+            "overwriting the last good checkpoint"
+        )
     if bad >= 0:
         raise NonFiniteLoss(
             f"the loss became non-finite at step {bad}; stopping without "
