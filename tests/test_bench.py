@@ -30,6 +30,7 @@ def test_ops_quick_writes_a_markdown_table(tmp_path):
     assert all(len(r) == len(header) for r in body)
     impls = {r[4] for r in body}
     assert {"reference", "cpu"} <= impls
+    assert not impls & {"cuda", "triton"}, "only backends that take CPU tensors (no interpreter)"
     assert {(r[0], r[3]) for r in body} >= {
         ("bernoulli_nll", "fwd+bwd"),
         ("gaussian_sample_kl", "fwd+bwd"),

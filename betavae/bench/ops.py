@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from betavae import ops
-from betavae.ops import reference
+from betavae.ops import backends, reference
 
 from .report import markdown_table, text_table
 from .timing import allocated_bytes, copy_bandwidth, time_fn
@@ -107,9 +107,13 @@ def run(device: str = "cpu", quick: bool = False, use_compile: bool = True) -> t
     dev = torch.device(device)
     dtype = torch.float32
     copy_bw = copy_bandwidth(dev, 64 if quick else 256)
-    impls = [b for b in ops.available_backends() if b != "reference"]
-    impls = [b for b in impls if b == "cpu" or dev.type == "cuda"] if dev.type == "cpu" else impls
-    impls = [b for b in impls if not (dev.type == "cpu" and b in ("cuda", "triton"))]
+    impls = [
+        name
+        for name in ops.available_backends()
+        if name != "reference"
+        and backends.get(name).supports_device(dev)
+        and not (dev.type == "cpu" and name == "triton")  # the interpreter is for tests only
+    ]
     refs = ["reference"] + (["reference+compile"] if use_compile else [])
     compiled: dict = {}
     rows = []
