@@ -85,7 +85,7 @@ void bind_cuda(py::module_& m) {
          int64_t rows, int64_t cols, int blocks_per_row, int logits_dtype, int target_dtype,
          int device, uintptr_t stream) {
         cu::bernoulli_nll_forward(ptr<const void>(logits), ptr<const void>(target),
-                                  ptr<void>(out), ptr<float>(partials), ptr<uint32_t>(tickets),
+                                  ptr<void>(out), ptr<double>(partials), ptr<uint32_t>(tickets),
                                   rows, cols, blocks_per_row, logits_dtype, target_dtype,
                                   {device, stream});
       },

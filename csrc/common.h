@@ -21,6 +21,6 @@ enum DType : int {
 };
 
 // Bumped whenever a binding's signature changes, so a stale build is detected at import.
-constexpr int kNativeApiVersion = 1;
+constexpr int kNativeApiVersion = 2;
 
 }  // namespace betavae

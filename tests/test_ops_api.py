@@ -157,3 +157,17 @@ def test_torch_compile_fullgraph_without_recompiles():
         nll = ops.bernoulli_nll(logits + z.sum(), target, backend="cpu")
         torch.testing.assert_close(loss, nll.mean() + kl.sum(1).mean())
     assert len(compiles) == 1
+
+
+def test_a_stale_native_build_is_refused_with_advice(monkeypatch):
+    """A _C built from older sources (another API version) must not be used silently."""
+    import types
+
+    stale = types.SimpleNamespace(API_VERSION=native.NATIVE_API_VERSION - 1, __file__="/old/_C.so")
+    monkeypatch.setattr(native, "_module", None)
+    monkeypatch.setattr(native, "_error", None)
+    monkeypatch.setattr(native.importlib, "import_module", lambda name: stale)
+    assert native.load() is None
+    assert "rebuild it with `pip install .`" in native.load_error()
+    with pytest.raises(RuntimeError, match="native API version"):
+        native.require()

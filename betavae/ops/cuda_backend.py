@@ -107,7 +107,7 @@ class CudaBackend(Backend):
         blocks = module.cuda_bernoulli_nll_blocks_per_row(rows, cols, device)
         out = torch.empty(rows, dtype=nll_output_dtype(logits.dtype), device=logits.device)
         partials = torch.empty(
-            rows * blocks if blocks > 1 else 1, dtype=torch.float32, device=logits.device
+            rows * blocks if blocks > 1 else 1, dtype=torch.float64, device=logits.device
         )
         tickets = torch.zeros(rows if blocks > 1 else 1, dtype=torch.int32, device=logits.device)
         module.cuda_bernoulli_nll_forward(

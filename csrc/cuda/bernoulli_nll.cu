@@ -30,7 +30,7 @@ __device__ A block_sum(A value) {
 
 template <typename T, typename U, typename Out>
 __global__ void forward_kernel(const T* __restrict__ x, const U* __restrict__ t, Out* __restrict__ out,
-                               float* __restrict__ partials, uint32_t* __restrict__ tickets,
+                               double* __restrict__ partials, uint32_t* __restrict__ tickets,
                                int64_t cols, int blocks_per_row) {
   using A = typename Acc<T>::type;
   const int64_t row = blockIdx.x / blocks_per_row;
@@ -52,14 +52,14 @@ __global__ void forward_kernel(const T* __restrict__ x, const U* __restrict__ t,
   }
   __shared__ bool is_last;
   if (threadIdx.x == 0) {
-    partials[row * blocks_per_row + part] = static_cast<float>(block_total);
+    partials[row * blocks_per_row + part] = static_cast<double>(block_total);
     __threadfence();
     is_last = atomicAdd(&tickets[row], 1u) == static_cast<uint32_t>(blocks_per_row - 1);
   }
   __syncthreads();
   if (is_last && threadIdx.x == 0) {
     __threadfence();
-    const volatile float* row_partials = partials + row * blocks_per_row;
+    const volatile double* row_partials = partials + row * blocks_per_row;
     double sum = 0.0;
     for (int p = 0; p < blocks_per_row; ++p) sum += row_partials[p];
     out[row] = static_cast<Out>(sum);
@@ -101,7 +101,7 @@ int bernoulli_nll_blocks_per_row(int64_t rows, int64_t cols, int device) {
   return static_cast<int>(bpr < 1 ? 1 : (bpr > 1024 ? 1024 : bpr));
 }
 
-void bernoulli_nll_forward(const void* logits, const void* target, void* out, float* partials,
+void bernoulli_nll_forward(const void* logits, const void* target, void* out, double* partials,
                            uint32_t* tickets, int64_t rows, int64_t cols, int blocks_per_row,
                            int logits_dtype, int target_dtype, Launch launch) {
   DeviceGuard guard(launch.device);

@@ -34,10 +34,10 @@ void gaussian_sample_kl_backward(const void* grad_z, const void* grad_kl, const 
                                  int dtype, RngArgs rng, Launch launch);
 
 // Rows longer than one block's share are split over several blocks; `partials` (rows*blocks_per_row
-// floats) and `tickets` (rows zeroed uint32) let the last block of a row add the partial sums in a
+// doubles) and `tickets` (rows zeroed uint32) let the last block of a row add the partial sums in a
 // fixed order, so the result is deterministic without atomics in the reduction.
 int bernoulli_nll_blocks_per_row(int64_t rows, int64_t cols, int device);
-void bernoulli_nll_forward(const void* logits, const void* target, void* out, float* partials,
+void bernoulli_nll_forward(const void* logits, const void* target, void* out, double* partials,
                            uint32_t* tickets, int64_t rows, int64_t cols, int blocks_per_row,
                            int logits_dtype, int target_dtype, Launch launch);
 void bernoulli_nll_backward(const void* grad_out, const void* logits, const void* target,
