@@ -18,6 +18,9 @@ pytestmark = [
 ]
 
 GPU_BACKENDS = ["cuda", "triton"]
+# Normals of different backends agree "within a few 1e-6" (issue contract): Triton may lower log
+# and cos to PTX approximations (cos.approx.f32: ~2^-20.5 absolute), scaled by r <= 5.7.
+NORMAL_ATOL = 5e-6
 DTYPES = [torch.float32, torch.float16, torch.bfloat16, torch.float64]
 
 
@@ -42,7 +45,7 @@ def test_noise_agrees_with_cpu_and_reference(backend):
     assert torch.equal(uniform, reference.uniform((n,), seed, offset))
     normal = ops.standard_normal((n,), seed, offset, device="cuda", backend=backend).cpu()
     cpu_normal = ops.standard_normal((n,), seed, offset, backend="cpu")
-    torch.testing.assert_close(normal, cpu_normal, rtol=0, atol=3e-6)
+    torch.testing.assert_close(normal, cpu_normal, rtol=0, atol=NORMAL_ATOL)
 
 
 def test_cuda_and_triton_draw_identical_noise():
@@ -50,7 +53,7 @@ def test_cuda_and_triton_draw_identical_noise():
         _skip_unsupported(name)
     a = ops.standard_normal((4096, 64), 9, 11, device="cuda", backend="cuda")
     b = ops.standard_normal((4096, 64), 9, 11, device="cuda", backend="triton")
-    torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    torch.testing.assert_close(a, b, rtol=0, atol=NORMAL_ATOL)
 
 
 @pytest.mark.parametrize("backend", GPU_BACKENDS)
@@ -81,7 +84,7 @@ def test_gaussian_sample_kl_matches_reference(backend, dtype, shape):
     sigma = torch.exp(0.5 * logvar.float())
     tol = TOLERANCES[torch.float32 if dtype == torch.float64 else dtype]
     for got, want, noise in zip(results[backend], results["reference"], (sigma, 0, 0, sigma)):
-        bound = tol["atol"] + tol["rtol"] * want.abs() + 3e-6 * noise
+        bound = tol["atol"] + tol["rtol"] * want.abs() + NORMAL_ATOL * noise
         assert bool(((got - want).abs() <= bound).all())
 
 
