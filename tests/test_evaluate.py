@@ -111,3 +111,5 @@ def test_bad_run_directories_and_metric_names(tmp_path, blob_run, capsys):
     assert "checkpoint version 99 is not supported" in capsys.readouterr().err
     assert evaluate_main([str(blob_run), "--metrics", "sap"]) == 2
     assert "unknown metric(s) ['sap']" in capsys.readouterr().err
+    assert evaluate_main([str(blob_run), "--samples", "3"]) == 2
+    assert "--samples must be >= 10" in capsys.readouterr().err

@@ -163,6 +163,9 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
         (["--data", "/nonexistent/file.h5", "--steps", "1"], "file.h5: no such file"),
         (["--preset", "chairs"], "needs --data PATH"),
         (["--objective", "vq"], "objective must be"),
+        (["--lr", "0"], "--lr must be > 0"),
+        (["--steps", "0"], "--steps must be >= 1"),
+        (["--c-steps", "-5"], "--c-steps must be >= 0"),
     ],
 )
 def test_bad_input_fails_before_training(argv, message, capsys, tmp_path):
@@ -285,3 +288,9 @@ def test_loss_terms_read_as_a_mapping_and_capacity_steps_alias():
     assert torch.equal(terms["total_kl"], terms.kl) and set(terms.keys()) >= {"loss", "recon"}
     with pytest.raises(TypeError, match="c_steps"):
         CapacityLoss(1.0, 1.0)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without GPU")
+def test_cuda_device_without_a_gpu(tmp_path, capsys):
+    assert main(run_args(tmp_path, "gpu", "--device", "cuda", "--steps", "1")) == 2
+    assert "--device cuda: torch sees no CUDA device" in capsys.readouterr().err
