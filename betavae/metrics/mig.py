@@ -54,5 +54,6 @@ def compute(
         NAME: float(per_factor.mean()),
         "per_factor": dict(zip(names, per_factor.round(6).tolist())),
         "mutual_information": mi.round(6).tolist(),
+        "factor_entropy": h.round(6).tolist(),
         "factor_names": names,
     }
