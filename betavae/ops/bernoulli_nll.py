@@ -16,10 +16,7 @@ OP = "bernoulli_nll"
 
 @torch.library.custom_op("betavae::bernoulli_nll", mutates_args=())
 def bernoulli_nll_op(logits: torch.Tensor, target: torch.Tensor, backend: str) -> torch.Tensor:
-    rows = logits.shape[0]
-    return backends.get(backend).bernoulli_nll_forward(
-        logits.reshape(rows, -1), _as_kernel_target(target).reshape(rows, -1)
-    )
+    return _run_forward(logits, target, backend)
 
 
 @bernoulli_nll_op.register_fake
@@ -31,11 +28,7 @@ def _(logits, target, backend):
 def bernoulli_nll_backward_op(
     grad: torch.Tensor, logits: torch.Tensor, target: torch.Tensor, backend: str
 ) -> torch.Tensor:
-    rows = logits.shape[0]
-    grad_logits = backends.get(backend).bernoulli_nll_backward(
-        grad, logits.reshape(rows, -1), _as_kernel_target(target).reshape(rows, -1)
-    )
-    return grad_logits.reshape(logits.shape)
+    return _run_backward(grad, logits, target, backend)
 
 
 @bernoulli_nll_backward_op.register_fake
@@ -63,24 +56,37 @@ class _EagerBernoulliNLL(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, target, backend):
-        rows = logits.shape[0]
-        flat_logits, flat_target = logits.reshape(rows, -1), target.reshape(rows, -1)
-        ctx.save_for_backward(flat_logits, flat_target)
-        ctx.backend, ctx.shape = backend, logits.shape
-        return backends.get(backend).bernoulli_nll_forward(flat_logits, flat_target)
+        ctx.save_for_backward(logits, target)
+        ctx.backend = backend
+        return _run_forward(logits, target, backend)
 
     @staticmethod
     def backward(ctx, grad):
-        flat_logits, flat_target = ctx.saved_tensors
-        grad_logits = backends.get(ctx.backend).bernoulli_nll_backward(
-            grad, flat_logits, flat_target
-        )
-        return grad_logits.reshape(ctx.shape), None, None
+        logits, target = ctx.saved_tensors
+        return _run_backward(grad, logits, target, ctx.backend), None, None
 
 
 def _as_kernel_target(target: torch.Tensor) -> torch.Tensor:
     """bool targets are read as their bytes (0/1), like uint8."""
     return target.view(torch.uint8) if target.dtype == torch.bool else target
+
+
+def _flat(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.reshape(tensor.shape[0], -1)
+
+
+def _run_forward(logits: torch.Tensor, target: torch.Tensor, backend: str) -> torch.Tensor:
+    """The kernels see (B, N) views; shared by the custom op and the eager fast path."""
+    return backends.get(backend).bernoulli_nll_forward(
+        _flat(logits), _flat(_as_kernel_target(target))
+    )
+
+
+def _run_backward(grad, logits: torch.Tensor, target: torch.Tensor, backend: str) -> torch.Tensor:
+    grad_logits = backends.get(backend).bernoulli_nll_backward(
+        grad, _flat(logits), _flat(_as_kernel_target(target))
+    )
+    return grad_logits.reshape(logits.shape)
 
 
 def bernoulli_nll(
@@ -104,4 +110,4 @@ def bernoulli_nll(
         target = target.to(logits.dtype)
     if torch.compiler.is_compiling():
         return bernoulli_nll_op(logits, target, name)
-    return _EagerBernoulliNLL.apply(logits, _as_kernel_target(target), name)
+    return _EagerBernoulliNLL.apply(logits, target, name)
