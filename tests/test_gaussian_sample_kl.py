@@ -136,3 +136,22 @@ def test_kl_is_zero_at_the_prior_and_positive_elsewhere():
     assert torch.equal(kl, torch.zeros(2, 10))
     _, kl = ops.gaussian_sample_kl(mu + 0.5, torch.full((2, 10), 0.3), 0, backend="cpu")
     assert bool((kl > 0).all())
+
+
+@pytest.mark.parametrize("backend", cpu_tensor_backends())
+def test_non_contiguous_inputs_and_expanded_gradients(backend):
+    """Transposed mu/logvar and the stride-0 gradients of .sum() reach the kernels contiguous."""
+    base_mu, base_lv = _inputs((10, 6), torch.float32)
+    results = []
+    for name in (backend, "reference"):
+        mu = base_mu.clone().requires_grad_(True)
+        lv = base_lv.clone().requires_grad_(True)
+        assert not mu.t().is_contiguous()
+        z, kl = ops.gaussian_sample_kl(mu.t(), lv.t(), 4, 2, backend=name)
+        (z.sum() + kl.sum()).backward()
+        results.append((z.detach(), kl.detach(), mu.grad, lv.grad))
+    sigma = torch.exp(0.5 * base_lv.double()).t()
+    for got, want, scale in zip(
+        results[0], results[1], (sigma, 0 * sigma, 0 * sigma.t(), sigma.t())
+    ):
+        _assert_close(got, want, scale, torch.float32, "non-contiguous")

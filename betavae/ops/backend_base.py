@@ -1,7 +1,9 @@
 """The interface every native backend (cpu, cuda, triton) implements for the fused ops.
 
-Inputs arrive validated and on the backend's device; seed/offset arrive as int64 scalar tensors.
-Implementations make their inputs contiguous themselves (gradients often arrive expanded).
+Inputs arrive validated, contiguous and on the backend's device (the op files prepare them once for
+every backend; gradients often arrive expanded); upstream gradients arrive in the compute dtype
+(mu's dtype; ``nll_output_dtype`` for the per-row BCE gradient). Seed/offset arrive as int64
+scalar tensors.
 """
 
 from __future__ import annotations

@@ -72,7 +72,8 @@ def _as_kernel_target(target: torch.Tensor) -> torch.Tensor:
 
 
 def _flat(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor.reshape(tensor.shape[0], -1)
+    """The contiguous (B, N) view the kernels read."""
+    return tensor.reshape(tensor.shape[0], -1).contiguous()
 
 
 def _run_forward(logits: torch.Tensor, target: torch.Tensor, backend: str) -> torch.Tensor:
@@ -83,6 +84,7 @@ def _run_forward(logits: torch.Tensor, target: torch.Tensor, backend: str) -> to
 
 
 def _run_backward(grad, logits: torch.Tensor, target: torch.Tensor, backend: str) -> torch.Tensor:
+    grad = grad.to(nll_output_dtype(logits.dtype)).contiguous()
     grad_logits = backends.get(backend).bernoulli_nll_backward(
         grad, _flat(logits), _flat(_as_kernel_target(target))
     )

@@ -48,7 +48,6 @@ class CpuBackend(Backend):
         return out
 
     def gaussian_sample_kl_forward(self, mu, logvar, seed, offset):
-        mu, logvar = mu.contiguous(), logvar.contiguous()
         z, kl = torch.empty_like(mu), torch.empty_like(mu)
         native.require().cpu_gaussian_sample_kl_forward(
             mu.data_ptr(),
@@ -64,9 +63,6 @@ class CpuBackend(Backend):
         return z, kl
 
     def gaussian_sample_kl_backward(self, grad_z, grad_kl, mu, logvar, seed, offset):
-        mu, logvar = mu.contiguous(), logvar.contiguous()
-        grad_z = None if grad_z is None else grad_z.to(mu.dtype).contiguous()
-        grad_kl = None if grad_kl is None else grad_kl.to(mu.dtype).contiguous()
         grad_mu, grad_logvar = torch.empty_like(mu), torch.empty_like(mu)
         native.require().cpu_gaussian_sample_kl_backward(
             native.ptr(grad_z),
@@ -84,7 +80,6 @@ class CpuBackend(Backend):
         return grad_mu, grad_logvar
 
     def bernoulli_nll_forward(self, logits, target):
-        logits, target = logits.contiguous(), target.contiguous()
         out = torch.empty(logits.shape[0], dtype=logits.dtype)
         native.require().cpu_bernoulli_nll_forward(
             logits.data_ptr(),
@@ -99,8 +94,6 @@ class CpuBackend(Backend):
         return out
 
     def bernoulli_nll_backward(self, grad, logits, target):
-        logits, target = logits.contiguous(), target.contiguous()
-        grad = grad.to(logits.dtype).contiguous()
         grad_logits = torch.empty_like(logits)
         native.require().cpu_bernoulli_nll_backward(
             grad.data_ptr(),

@@ -62,7 +62,6 @@ class CudaBackend(Backend):
         return out
 
     def gaussian_sample_kl_forward(self, mu, logvar, seed, offset):
-        mu, logvar = mu.contiguous(), logvar.contiguous()
         z, kl = torch.empty_like(mu), torch.empty_like(mu)
         seed_d, offset_d = _on_device(seed, mu.device), _on_device(offset, mu.device)
         native.require().cuda_gaussian_sample_kl_forward(
@@ -79,9 +78,6 @@ class CudaBackend(Backend):
         return z, kl
 
     def gaussian_sample_kl_backward(self, grad_z, grad_kl, mu, logvar, seed, offset):
-        mu, logvar = mu.contiguous(), logvar.contiguous()
-        grad_z = None if grad_z is None else grad_z.to(mu.dtype).contiguous()
-        grad_kl = None if grad_kl is None else grad_kl.to(mu.dtype).contiguous()
         grad_mu, grad_logvar = torch.empty_like(mu), torch.empty_like(mu)
         seed_d, offset_d = _on_device(seed, mu.device), _on_device(offset, mu.device)
         native.require().cuda_gaussian_sample_kl_backward(
@@ -100,7 +96,6 @@ class CudaBackend(Backend):
         return grad_mu, grad_logvar
 
     def bernoulli_nll_forward(self, logits, target):
-        logits, target = logits.contiguous(), target.contiguous()
         rows, cols = logits.shape
         device, stream = _launch(logits.device)
         module = native.require()
@@ -127,8 +122,6 @@ class CudaBackend(Backend):
         return out
 
     def bernoulli_nll_backward(self, grad, logits, target):
-        logits, target = logits.contiguous(), target.contiguous()
-        grad = grad.to(nll_output_dtype(logits.dtype)).contiguous()
         grad_logits = torch.empty_like(logits)
         native.require().cuda_bernoulli_nll_backward(
             grad.data_ptr(),

@@ -21,7 +21,7 @@ OP = "gaussian_sample_kl"
 def gaussian_sample_kl_op(
     mu: torch.Tensor, logvar: torch.Tensor, seed: torch.Tensor, offset: torch.Tensor, backend: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    return backends.get(backend).gaussian_sample_kl_forward(mu, logvar, seed, offset)
+    return _run_forward(mu, logvar, seed, offset, backend)
 
 
 @gaussian_sample_kl_op.register_fake
@@ -39,9 +39,7 @@ def gaussian_sample_kl_backward_op(
     offset: torch.Tensor,
     backend: str,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    return backends.get(backend).gaussian_sample_kl_backward(
-        grad_z, grad_kl, mu, logvar, seed, offset
-    )
+    return _run_backward(grad_z, grad_kl, mu, logvar, seed, offset, backend)
 
 
 @gaussian_sample_kl_backward_op.register_fake
@@ -75,15 +73,30 @@ class _EagerGaussianSampleKL(torch.autograd.Function):
         ctx.save_for_backward(mu, logvar, seed, offset)
         ctx.backend = backend
         ctx.set_materialize_grads(False)
-        return backends.get(backend).gaussian_sample_kl_forward(mu, logvar, seed, offset)
+        return _run_forward(mu, logvar, seed, offset, backend)
 
     @staticmethod
     def backward(ctx, grad_z, grad_kl):
         mu, logvar, seed, offset = ctx.saved_tensors
-        grads = backends.get(ctx.backend).gaussian_sample_kl_backward(
-            grad_z, grad_kl, mu, logvar, seed, offset
-        )
+        grads = _run_backward(grad_z, grad_kl, mu, logvar, seed, offset, ctx.backend)
         return grads[0], grads[1], None, None, None
+
+
+def _run_forward(mu, logvar, seed, offset, backend: str):
+    """Contiguous inputs for the kernels; shared by the custom op and the eager fast path."""
+    return backends.get(backend).gaussian_sample_kl_forward(
+        mu.contiguous(), logvar.contiguous(), seed, offset
+    )
+
+
+def _run_backward(grad_z, grad_kl, mu, logvar, seed, offset, backend: str):
+    """Absent gradients stay None (the kernels skip them); present ones become contiguous in mu's
+    dtype."""
+    grad_z = None if grad_z is None else grad_z.to(mu.dtype).contiguous()
+    grad_kl = None if grad_kl is None else grad_kl.to(mu.dtype).contiguous()
+    return backends.get(backend).gaussian_sample_kl_backward(
+        grad_z, grad_kl, mu.contiguous(), logvar.contiguous(), seed, offset
+    )
 
 
 def gaussian_sample_kl(

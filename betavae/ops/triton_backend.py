@@ -99,7 +99,6 @@ class TritonBackend(Backend):
         return out
 
     def gaussian_sample_kl_forward(self, mu, logvar, seed, offset):
-        mu, logvar = mu.contiguous(), logvar.contiguous()
         z, kl = torch.empty_like(mu), torch.empty_like(mu)
         seed_d, offset_d = _on_device(seed, mu.device), _on_device(offset, mu.device)
         n = mu.numel()
@@ -110,9 +109,6 @@ class TritonBackend(Backend):
         return z, kl
 
     def gaussian_sample_kl_backward(self, grad_z, grad_kl, mu, logvar, seed, offset):
-        mu, logvar = mu.contiguous(), logvar.contiguous()
-        grad_z = None if grad_z is None else grad_z.to(mu.dtype).contiguous()
-        grad_kl = None if grad_kl is None else grad_kl.to(mu.dtype).contiguous()
         grad_mu, grad_logvar = torch.empty_like(mu), torch.empty_like(mu)
         seed_d, offset_d = _on_device(seed, mu.device), _on_device(offset, mu.device)
         n = mu.numel()
@@ -134,7 +130,6 @@ class TritonBackend(Backend):
         return grad_mu, grad_logvar
 
     def bernoulli_nll_forward(self, logits, target):
-        logits, target = logits.contiguous(), target.contiguous()
         rows, cols = logits.shape
         out = torch.empty(rows, dtype=nll_output_dtype(logits.dtype), device=logits.device)
         with _device_scope(logits.device):
@@ -144,8 +139,6 @@ class TritonBackend(Backend):
         return out
 
     def bernoulli_nll_backward(self, grad, logits, target):
-        logits, target = logits.contiguous(), target.contiguous()
-        grad = grad.to(nll_output_dtype(logits.dtype)).contiguous()
         grad_logits = torch.empty_like(logits)
         n = logits.numel()
         with _device_scope(logits.device):
