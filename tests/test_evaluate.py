@@ -10,7 +10,8 @@ from PIL import Image
 
 from betavae.data.chairs import import_chairs
 from betavae.evaluate import main as evaluate_main
-from betavae.metrics import METRIC_NAMES
+from betavae.evaluate import metric_parameters
+from betavae.metrics import METRIC_NAMES, SCORE_KEYS
 from betavae.train import main as train_main
 
 
@@ -43,11 +44,26 @@ def test_evaluate_writes_metrics_report_and_pictures(blob_run, capsys):
     out = blob_run / "eval"
     result = json.loads((out / "eval.json").read_text())
     for name in METRIC_NAMES:
-        assert 0.0 <= result[name][name] <= 1.0
+        for key in SCORE_KEYS[name]:
+            assert 0.0 <= result[name][key] <= 1.0, (name, key)
+        assert result[name]["convention"] == "disentanglement_lib"
+        assert result[name]["params"]["num_train"] == 200
+    assert result["convention"] == "disentanglement_lib"
+    assert result["beta_vae"]["params"] == {
+        "batch_size": 64,
+        "num_train": 200,
+        "num_eval": 100,
+        "standardize": False,
+    }
+    assert result["factor_vae"]["params"]["num_variance_estimate"] == 200
+    assert result["factor_vae"]["params"]["prune_on"] == "std"
+    assert result["dci"]["params"]["classifier"] == "gbt"
     assert {"completeness", "informativeness"} <= set(result["dci"])
+    assert {"modularity", "explicitness"} <= set(result["modularity_explicitness"])
     assert result["step"] == 6 and len(result["kl_per_latent"]) == 10
     report = (out / "report.md").read_text()
     assert "| latent | KL (nats) | captures |" in report and "| mig |" in report
+    assert "| sap |" in report and "modularity " in report and "disentanglement_lib" in report
     for picture in (
         "traversals.png",
         "traversals.gif",
@@ -109,7 +125,36 @@ def test_bad_run_directories_and_metric_names(tmp_path, blob_run, capsys):
     torch.save({"version": 99, "model": {}}, old / "checkpoint.pt")
     assert evaluate_main([str(old)]) == 2
     assert "checkpoint version 99 is not supported" in capsys.readouterr().err
-    assert evaluate_main([str(blob_run), "--metrics", "sap"]) == 2
-    assert "unknown metric(s) ['sap']" in capsys.readouterr().err
+    assert evaluate_main([str(blob_run), "--metrics", "irs"]) == 2
+    assert "unknown metric(s) ['irs']" in capsys.readouterr().err
+    for param, message in [
+        ("mig.sampled", "expected METRIC.PARAM=VALUE"),
+        ("nope.x=1", "expected METRIC.PARAM=VALUE"),
+        ("mig.bins=3", "metric 'mig' takes"),
+        ("mig.sampled=maybe", "'maybe' is not a bool"),
+        ("dci.num_train=many", "'many' is not a int"),
+    ]:
+        assert evaluate_main([str(blob_run), "--metrics", "mig", "--param", param]) == 2
+        assert message in capsys.readouterr().err, param
     assert evaluate_main([str(blob_run), "--samples", "3"]) == 2
     assert "--samples must be >= 10" in capsys.readouterr().err
+
+
+def test_variants_are_named_in_eval_json_and_report(blob_run):
+    args = [str(blob_run), "--metrics", "mig", "factor_vae", "--samples", "200"]
+    args += ["--param", "mig.sampled=true", "--param", "factor_vae.prune_on=variance"]
+    assert evaluate_main(args) == 0
+    result = json.loads((blob_run / "eval" / "eval.json").read_text())
+    assert result["mig"]["convention"] == "variant: sampled=True"
+    assert result["mig"]["params"]["sampled"] is True
+    assert result["factor_vae"]["convention"] == "variant: prune_on=variance"
+    assert "variant: sampled=True" in (blob_run / "eval" / "report.md").read_text()
+
+
+def test_default_sample_counts_are_the_study_ones():
+    params = metric_parameters(list(METRIC_NAMES), None, [])
+    assert params["mig"]["num_train"] == 10_000
+    assert (params["beta_vae"]["num_train"], params["beta_vae"]["num_eval"]) == (10_000, 5_000)
+    assert params["factor_vae"]["num_variance_estimate"] == 10_000
+    for name in ("dci", "sap", "modularity_explicitness"):
+        assert (params[name]["num_train"], params[name]["num_test"]) == (10_000, 5_000)
