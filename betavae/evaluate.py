@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from . import checkpoint, metrics, viz
+from .atomic import atomic_write_text
 from .config import TrainConfig
 from .data import GroundTruthData
 from .models import BurgessVAE
@@ -242,7 +243,7 @@ def evaluate(
     }
     if note:
         summary["note"] = note
-    (out / "eval.json").write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out / "eval.json", json.dumps(summary, indent=2) + "\n")
     write_report(out / "report.md", run_dir, data, state["step"], results, rows, note)
     return out
 

@@ -73,6 +73,8 @@ class BurgessVAE(nn.Module):
     """Encoder returns (mu, logvar); decoder maps a latent sample to logits. The reparameterised
     sample is drawn by the fused loss op, not here (see betavae.objectives)."""
 
+    input_kind = "images"
+
     def __init__(self, channels: int = 1, latent_dim: int = 10) -> None:
         super().__init__()
         if channels < 1 or latent_dim < 1:
@@ -91,3 +93,123 @@ class BurgessVAE(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, logvar) of q(z|x)."""
         return self.encoder(x)
+
+
+def factor_kind(name: str) -> str:
+    """How a ground-truth factor is fed to its channel: ``circular`` (an angle, as cos/sin),
+    ``categorical`` (one-hot) or ``ordinal`` (its class scaled to [-1, 1])."""
+    lowered = name.lower()
+    if any(word in lowered for word in ("orient", "rotation", "angle", "azimuth")):
+        return "circular"
+    if any(word in lowered for word in ("shape", "category", "object")):
+        return "categorical"
+    return "ordinal"
+
+
+class FactorGenerator(nn.Module):
+    """The factor-conditioned generator of Burgess et al. 2018 (Fig. 3): each varying ground-truth
+    factor v_k passes through its own noisy Gaussian channel q(z_k | v_k) = N(μ_k(v_k), σ_k(v_k)²),
+    ``dims_per_factor`` latents wide, with a standard-normal prior; the Burgess decoder maps the
+    concatenated z to Bernoulli logits. Trained with the capacity objective on the total KL, the
+    per-factor KL shows which factor the decoder buys information about first.
+
+    ``encode`` takes factor classes ``(B, K)`` (int64, every factor of the dataset, constant ones
+    included) and returns ``(mu, logvar)`` of shape ``(B, F·dims_per_factor)`` for the F varying
+    factors, grouped by factor (columns ``f·dims … (f+1)·dims − 1`` belong to factor f).
+    """
+
+    input_kind = "factors"
+
+    def __init__(
+        self,
+        factor_names: list[str],
+        factor_sizes: list[int],
+        channels: int = 1,
+        dims_per_factor: int = 2,
+        hidden: int = 64,
+    ) -> None:
+        super().__init__()
+        if dims_per_factor < 1 or channels < 1:
+            raise ValueError(
+                f"channels and dims_per_factor must be >= 1; got {channels}, {dims_per_factor}"
+            )
+        self.factor_sizes = [int(s) for s in factor_sizes]
+        self.factor_index = [k for k, s in enumerate(self.factor_sizes) if s > 1]
+        if not self.factor_index:
+            raise ValueError("the generator needs at least one factor with more than one class")
+        self.factor_names = [factor_names[k] for k in self.factor_index]
+        self.kinds = [factor_kind(n) for n in self.factor_names]
+        self.dims_per_factor, self.channels = dims_per_factor, channels
+        self.latent_dim = len(self.factor_index) * dims_per_factor
+        self.encoders = nn.ModuleList(
+            nn.Sequential(
+                nn.Linear(self._feature_width(k), hidden),
+                nn.ReLU(),
+                nn.Linear(hidden, hidden),
+                nn.ReLU(),
+                nn.Linear(hidden, 2 * dims_per_factor),
+            )
+            for k in range(len(self.factor_index))
+        )
+        self.decoder = Decoder(channels, self.latent_dim)
+        kaiming_init(self)
+
+    def _feature_width(self, f: int) -> int:
+        kind, size = self.kinds[f], self.factor_sizes[self.factor_index[f]]
+        return {"circular": 2, "categorical": size, "ordinal": 1}[kind]
+
+    def features(self, classes: torch.Tensor, f: int) -> torch.Tensor:
+        """The input of channel f for factor classes ``(B, K)``."""
+        k = self.factor_index[f]
+        size, c = self.factor_sizes[k], classes[:, k]
+        if self.kinds[f] == "categorical":
+            return nn.functional.one_hot(c, size).float()
+        position = c.float() / (size - 1)
+        if self.kinds[f] == "circular":  # both ends of the range are the same angle (dSprites)
+            angle = 2 * torch.pi * position
+            return torch.stack([angle.cos(), angle.sin()], dim=1)
+        return (2 * position - 1).unsqueeze(1)
+
+    def encode(self, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if classes.dim() != 2 or classes.shape[1] != len(self.factor_sizes):
+            raise ValueError(
+                f"classes must have shape (B, {len(self.factor_sizes)}); got {tuple(classes.shape)}"
+            )
+        stats = [net(self.features(classes, f)) for f, net in enumerate(self.encoders)]
+        d = self.dims_per_factor
+        mu = torch.cat([s[:, :d] for s in stats], dim=1)
+        logvar = torch.cat([s[:, d:] for s in stats], dim=1)
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.encode(classes)
+
+    def factor_kl(self, kl_per_latent: torch.Tensor) -> torch.Tensor:
+        """Per-latent KL ``(..., latent_dim)`` summed within each factor's channel: ``(..., F)``."""
+        shape = kl_per_latent.shape[:-1]
+        return kl_per_latent.reshape(*shape, len(self.factor_index), self.dims_per_factor).sum(-1)
+
+
+MODEL_NAMES = ("burgess", "generator")
+
+
+def build_model(
+    name: str,
+    channels: int,
+    latent_dim: int = 10,
+    factor_names: list[str] | None = None,
+    factor_sizes: list[int] | None = None,
+    dims_per_factor: int = 2,
+) -> nn.Module:
+    """``burgess`` (the β-VAE of images) or ``generator`` (the factor-conditioned generator,
+    which needs the dataset's factors)."""
+    if name == "burgess":
+        return BurgessVAE(channels, latent_dim)
+    if name == "generator":
+        if not factor_sizes:
+            raise ValueError("model 'generator' needs a dataset with ground-truth factors")
+        return FactorGenerator(factor_names, factor_sizes, channels, dims_per_factor)
+    raise ValueError(f"unknown model {name!r}; choose from {list(MODEL_NAMES)}")

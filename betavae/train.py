@@ -33,19 +33,20 @@ from .config import (
     to_dict,
 )
 from .data import BatchSampler, GroundTruthData, get_dataset
-from .models import BurgessVAE
+from .models import build_model
 from .objectives import BetaVAELoss, CapacityLoss
 
 
 class TrainingStep(nn.Module):
-    """Encoder → fused sample + KL → decoder: the unit that DDP and torch.compile wrap."""
+    """Encoder → fused sample + KL → decoder: the unit that DDP and torch.compile wrap. The
+    encoder's input is the image batch (BurgessVAE) or its factor classes (FactorGenerator)."""
 
-    def __init__(self, vae: BurgessVAE, backend: str) -> None:
+    def __init__(self, vae: nn.Module, backend: str) -> None:
         super().__init__()
         self.vae, self.backend = vae, backend
 
-    def forward(self, x, seed, offset):
-        mu, logvar = self.vae.encode(x)
+    def forward(self, inputs, seed, offset):
+        mu, logvar = self.vae.encode(inputs)
         z, kl = ops.gaussian_sample_kl(mu, logvar, seed, offset, backend=self.backend)
         return self.vae.decode(z), kl
 
@@ -62,20 +63,39 @@ def training_step(
     amp: bool = False,
 ):
     """One optimisation step on a fresh batch (uint8 targets for binary data, channels-last)."""
-    images, _ = sampler.sample(batch_size)
+    images, idx = sampler.sample(batch_size)
     x = (images.float() if sampler.binary else images.float() / 255.0).contiguous(
         memory_format=torch.channels_last
     )
     target = images if sampler.binary else x
+    inputs = sampler.classes(idx) if _input_kind(module) == "factors" else x
     with torch.autocast(
         sampler.device.type, torch.bfloat16, enabled=amp and sampler.device.type == "cuda"
     ):
-        logits, kl = module(x, seed, offset)
+        logits, kl = module(inputs, seed, offset)
     terms = loss_fn(logits, target, kl, step)
     optimizer.zero_grad(set_to_none=True)
     terms.loss.backward()
     optimizer.step()
     return terms
+
+
+def _input_kind(module: nn.Module) -> str:
+    """``images`` or ``factors``: what the wrapped model's encoder takes (through DDP/compile)."""
+    inner = getattr(module, "_orig_mod", module)
+    inner = getattr(inner, "module", inner)
+    return inner.vae.input_kind
+
+
+def make_model(config: TrainConfig, data: GroundTruthData) -> nn.Module:
+    return build_model(
+        config.model,
+        data.channels,
+        config.latent_dim,
+        data.factor_names,
+        data.factor_sizes,
+        config.factor_dims,
+    )
 
 
 def resolve_device(name: str) -> torch.device:
@@ -159,7 +179,7 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
     ops_backend_check(config.backend, device)
 
     torch.manual_seed(config.seed)
-    vae = BurgessVAE(data.channels, config.latent_dim).to(device, memory_format=torch.channels_last)
+    vae = make_model(config, data).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(vae.parameters(), lr=config.lr)
     sampler = BatchSampler(data, device, seed=config.seed + 7919 * rank)
     step, sums = 0, None
@@ -180,10 +200,10 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
         (run_dir / "config.json").write_text(json.dumps(to_dict(config), indent=2) + "\n")
 
     seed_t = torch.tensor(config.seed, dtype=torch.int64)
-    z_per_step = config.batch_size * config.latent_dim
+    z_per_step = config.batch_size * vae.latent_dim
     stop = {"signal": None}
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("signal", "SIGTERM"))
-    sums = sums or _zero_sums(config.latent_dim)
+    sums = sums or _zero_sums(vae.latent_dim)
     first_bad = torch.full((), -1, dtype=torch.int64, device=device)
     bar = tqdm(
         total=config.steps,
@@ -240,7 +260,7 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
                 if main_process:
                     _write_metrics(run_dir, record)
                     _show(bar, record, config)
-                sums = _zero_sums(config.latent_dim)
+                sums = _zero_sums(vae.latent_dim)
                 interval_start, interval_steps = time.perf_counter(), 0
             if step % config.save_every == 0 or step == config.steps or stop_now:
                 _check_finite(first_bad, world, device)
@@ -406,16 +426,17 @@ def _save(run_dir, vae, optimizer, sampler, step, config, sums, world, main_proc
         )
 
 
-def _pictures(run_dir: Path, vae: BurgessVAE, sampler: BatchSampler, data, step: int) -> None:
+def _pictures(run_dir: Path, vae: nn.Module, sampler: BatchSampler, data, step: int) -> None:
     vae.eval()
     idx = torch.arange(0, len(data), max(1, len(data) // 8))[:8]
     images = sampler.batch(idx, torch.float32).contiguous(memory_format=torch.channels_last)
-    grid = viz.to_uint8_grid(viz.reconstructions(vae, images), nrow=8)
+    inputs = sampler.classes(idx) if vae.input_kind == "factors" else images
+    grid = viz.to_uint8_grid(viz.reconstructions(vae, images, inputs), nrow=8)
     viz.save_png(grid, run_dir / "images" / f"reconstructions-{step:07d}.png")
     with torch.no_grad():
-        mu, logvar = vae.encode(images)
+        mu, logvar = vae.encode(inputs)
         kl = (0.5 * (mu.square() + logvar.exp() - logvar - 1)).mean(0).tolist()
-    viz.traversal_png(vae, images[:1], kl, run_dir / "images" / f"traversals-{step:07d}.png")
+    viz.traversal_png(vae, inputs[:1], kl, run_dir / "images" / f"traversals-{step:07d}.png")
     vae.train()
 
 

@@ -35,9 +35,12 @@ def save_png(array: np.ndarray, path: Path, scale: int = 2) -> Path:
 
 
 @torch.no_grad()
-def reconstructions(model, images: torch.Tensor) -> torch.Tensor:
-    """Inputs (row 1) above the decoded posterior means (row 2), floats in [0, 1]."""
-    mu, _ = model.encode(images)
+def reconstructions(
+    model, images: torch.Tensor, inputs: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Images (row 1) above the decoded posterior means (row 2), floats in [0, 1]. ``inputs``:
+    what the encoder takes when it is not the images (the generator's factor classes)."""
+    mu, _ = model.encode(images if inputs is None else inputs)
     recon = torch.sigmoid(model.decode(mu))
     return torch.cat([images, recon])
 
@@ -47,7 +50,8 @@ def traversal_frames(
     model, image: torch.Tensor, order: Sequence[int], steps: int = 9, span: float = 2.5
 ) -> torch.Tensor:
     """``(len(order), steps, C, H, W)``: latent ``order[r]`` swept over [-span, span] around the
-    posterior mean of ``image`` (1, C, H, W), the other latents held at their means."""
+    posterior mean of ``image`` (1, C, H, W) (or the encoder's input of one example), the other
+    latents held at their means."""
     mu, _ = model.encode(image)
     values = torch.linspace(-span, span, steps, device=mu.device)
     rows = []

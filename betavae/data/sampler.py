@@ -31,6 +31,7 @@ class BatchSampler:
             device=self.device if self.device.type == "cuda" else "cpu"
         )
         self.generator.manual_seed(seed)
+        self._classes: torch.Tensor | None = None  # factor classes on the device, when needed
 
     @property
     def binary(self) -> bool:
@@ -55,6 +56,23 @@ class BatchSampler:
         """(images, indices) of ``n`` random images."""
         idx = self.indices(n, generator)
         return self.batch(idx, dtype), idx
+
+    def classes(self, idx: torch.Tensor) -> torch.Tensor:
+        """Factor classes ``(len(idx), K)`` (int64, on the device) of the images at ``idx``: mixed
+        radix digits of the index for a full factor grid, else a lookup in a device copy."""
+        data = self.data
+        if not data.has_factors:
+            raise ValueError(f"dataset {data.name!r} has no ground-truth factors")
+        idx = idx.to(self.device)
+        if data.full_grid:
+            digits, rest = [], idx
+            for size in reversed(data.factor_sizes):
+                digits.append(rest % size)
+                rest = rest // size
+            return torch.stack(digits[::-1], dim=1)
+        if self._classes is None:
+            self._classes = torch.from_numpy(data.factor_classes).to(self.device)
+        return self._classes[idx]
 
     def get_state(self) -> torch.Tensor:
         return self.generator.get_state()

@@ -1,0 +1,23 @@
+"""``python -m betavae.reproduce``: the experiments of Burgess et al. 2018 (PAPER.md), one file
+each — a list of training runs (``runs``) and an analysis that reads only their run directories
+(``analyse``) and returns a section of the report.
+
+    python -m betavae.reproduce blobs --budget cpu --out docs/reproduction
+    python -m betavae.reproduce all --budget paper --seeds 3 --out results
+"""
+
+from __future__ import annotations
+
+from . import blobs, chairs, color_dsprites, dsprites, generator
+
+EXPERIMENTS = {
+    "blobs": blobs,
+    "generator": generator,
+    "dsprites": dsprites,
+    "color-dsprites": color_dsprites,
+    "chairs": chairs,
+}
+DEFAULT_SEEDS = {"blobs": 1, "generator": 1, "dsprites": 3, "color-dsprites": 1, "chairs": 1}
+BUDGETS = ("cpu", "paper", "smoke")
+
+__all__ = ["BUDGETS", "DEFAULT_SEEDS", "EXPERIMENTS"]

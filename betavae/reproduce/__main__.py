@@ -1,0 +1,145 @@
+"""``python -m betavae.reproduce EXPERIMENT [--budget cpu|paper] [--seeds N] [--out DIR]``: run an
+experiment's trainings (a second call continues unfinished runs from their checkpoints, so a long
+budget can be split over sittings), then its analysis, and write ``DIR/report.md`` with its
+figures in ``DIR/figures/``. Each experiment's section is kept in ``DIR/sections/`` and the
+report holds every section present, so experiments can be run one at a time into one report.
+``all`` runs every experiment (chairs only with ``--data``)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..atomic import atomic_write_text
+from ..train import NonFiniteLoss
+from . import BUDGETS, DEFAULT_SEEDS, EXPERIMENTS
+from .runner import execute
+
+SCHEDULE_KEYS = ("steps", "c_steps", "batch_size")
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def schedule_lines(name: str, budget: str, seeds: int) -> list[str]:
+    schedule = EXPERIMENTS[name].SCHEDULES[budget]
+    parts = ", ".join(f"{k} {schedule[k]:,}" for k in SCHEDULE_KEYS if k in schedule)
+    return [f"Schedule (`--budget {budget}`): {parts}; {seeds} seed(s).", ""]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m betavae.reproduce",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("experiment", choices=[*EXPERIMENTS, "all"])
+    parser.add_argument(
+        "--budget",
+        choices=BUDGETS,
+        default="cpu",
+        help="paper: the paper's schedules (meant for a GPU); cpu: shortened so one training run "
+        "takes at most about an hour on 2 cores; smoke: a few steps, for tests",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="seeds per model (default: "
+        + ", ".join(f"{k} {v}" for k, v in DEFAULT_SEEDS.items())
+        + ")",
+    )
+    parser.add_argument("--out", type=Path, default=Path("reproduction"), help="report directory")
+    parser.add_argument(
+        "--runs", type=Path, default=None, help="run directories (default: OUT/runs)"
+    )
+    parser.add_argument("--data", default=None, help="the imported 3D Chairs HDF5 file (chairs)")
+    parser.add_argument(
+        "--analyse-only", action="store_true", help="rebuild the report from existing runs"
+    )
+    return parser
+
+
+def reproduce(
+    names: list[str],
+    budget: str,
+    seeds: int | None,
+    out: Path,
+    runs_dir: Path | None = None,
+    data: str | None = None,
+    analyse_only: bool = False,
+) -> Path:
+    """Train (or continue) and analyse ``names``; returns the report's path."""
+    if seeds is not None and seeds < 1:
+        raise ValueError(f"--seeds must be >= 1; got {seeds}")
+    runs_dir = runs_dir or out / "runs"
+    figures = out / "figures"
+    (out / "sections").mkdir(parents=True, exist_ok=True)
+    command = " ".join(["python -m betavae.reproduce", *sys.argv[1:]]) if sys.argv else ""
+    for name in names:
+        module = EXPERIMENTS[name]
+        n = seeds or DEFAULT_SEEDS[name]
+        plan = module.runs(budget, n, data)
+        start = time.perf_counter()
+        if analyse_only:
+            dirs = [runs_dir / name / run.name for run in plan]
+            missing = [str(d) for d in dirs if not (d / "checkpoint.pt").exists()]
+            if missing:
+                raise ValueError(f"--analyse-only: no finished run in {missing}")
+        else:
+            dirs = execute(plan, runs_dir / name, log=lambda text: print(text, flush=True))
+        section = module.analyse(dirs, figures, out, budget)
+        section[2:2] = schedule_lines(name, budget, n) + [
+            f"Made by `{command}` at commit `{_commit()}` ({time.strftime('%Y-%m-%d')}) from "
+            f"the runs in `{runs_dir / name}`.",
+            "",
+        ]
+        atomic_write_text(out / "sections" / f"{name}.md", "\n".join(section) + "\n")
+        print(f"{name}: done in {time.perf_counter() - start:.0f} s", flush=True)
+    return assemble(out)
+
+
+def assemble(out: Path) -> Path:
+    """``out/report.md`` from the sections present, in the experiments' order, after the
+    introduction ``out/sections/intro.md`` when there is one."""
+    parts = []
+    for name in ("intro", *EXPERIMENTS):
+        path = out / "sections" / f"{name}.md"
+        if path.exists():
+            parts.append(path.read_text())
+    if not any(p.startswith("# ") for p in parts[:1]):
+        parts.insert(0, "# Reproduction of Burgess et al. 2018\n")
+    report = out / "report.md"
+    atomic_write_text(report, "\n".join(parts))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.experiment == "all":
+        names = [n for n in EXPERIMENTS if n != "chairs" or args.data]
+    else:
+        names = [args.experiment]
+    try:
+        report = reproduce(
+            names, args.budget, args.seeds, args.out, args.runs, args.data, args.analyse_only
+        )
+    except (ValueError, NonFiniteLoss) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

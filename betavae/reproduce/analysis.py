@@ -1,0 +1,114 @@
+"""What every experiment's analysis needs from a finished run directory (config.json,
+metrics.jsonl, checkpoint.pt): the trained model, its posterior over a set of images, and the
+report's figure helpers. Reads run directories only, so a report can be rebuilt without training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import checkpoint, viz
+from ..config import TrainConfig
+from ..data import GroundTruthData
+from ..train import load_data, make_model
+
+ACTIVE_KL = 0.1  # nats: a latent below this carries (almost) no information
+
+
+def load_trained(run_dir: Path):
+    """(model in eval mode on the CPU, its config, its dataset, the step it reached) of a run
+    directory or a snapshot directory."""
+    state = checkpoint.load(run_dir)
+    config = TrainConfig(**state["config"])
+    config.quiet = True
+    data = load_data(config)
+    model = make_model(config, data)
+    model.load_state_dict(state["model"])
+    return model.eval(), config, data, int(state["step"])
+
+
+def model_inputs(model, data: GroundTruthData, index: np.ndarray) -> torch.Tensor:
+    """What the model's encoder takes for the images at ``index``: the images as floats in [0, 1],
+    or their factor classes (the generator)."""
+    if model.input_kind == "factors":
+        return torch.from_numpy(data.factor_classes[index])
+    return data.images[torch.from_numpy(index)].float() / data.images.max_value
+
+
+@torch.no_grad()
+def posterior(model, data: GroundTruthData, index: np.ndarray, batch: int = 512):
+    """(mu, sigma, kl) arrays ``(len(index), Z)`` of q(z|x) for the images at ``index``."""
+    mus, logvars = [], []
+    for start in range(0, len(index), batch):
+        mu, logvar = model.encode(model_inputs(model, data, index[start : start + batch]))
+        mus.append(mu.double())
+        logvars.append(logvar.double())
+    mu, logvar = torch.cat(mus), torch.cat(logvars)
+    kl = 0.5 * (mu.square() + logvar.exp() - logvar - 1)
+    return mu.numpy(), (0.5 * logvar).exp().numpy(), kl.numpy()
+
+
+@torch.no_grad()
+def reconstruction_nll(model, data: GroundTruthData, index: np.ndarray, batch: int = 512) -> float:
+    """Mean Bernoulli NLL (nats per image, summed over pixels) of decoding the posterior means."""
+    total = 0.0
+    for start in range(0, len(index), batch):
+        idx = index[start : start + batch]
+        target = data.images[torch.from_numpy(idx)].float() / data.images.max_value
+        mu, _ = model.encode(model_inputs(model, data, idx))
+        logits = model.decode(mu)
+        nll = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        total += float(nll.flatten(1).sum(1).double().sum())
+    return total / len(index)
+
+
+def traversal_figure(model, data: GroundTruthData, kl: np.ndarray, path: Path, index: int = 0):
+    """Traversals around example ``index``, rows ordered by KL (labelled with it)."""
+    inputs = model_inputs(model, data, np.array([index]))
+    return viz.traversal_png(model, inputs, kl.tolist(), path)
+
+
+@torch.no_grad()
+def reconstruction_rows(model, data: GroundTruthData, index: np.ndarray) -> torch.Tensor:
+    """Decoded posterior means of the images at ``index`` as floats in [0, 1]."""
+    mu, _ = model.encode(model_inputs(model, data, index))
+    return torch.sigmoid(model.decode(mu))
+
+
+def images_of(data: GroundTruthData, index: np.ndarray) -> torch.Tensor:
+    return data.images[torch.from_numpy(index)].float() / data.images.max_value
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    pyplot().close(fig)
+    return path
+
+
+def markdown_table(header: list[str], rows: list[list]) -> list[str]:
+    def cell(value):
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def first_step(records: list[dict], values: list[float], threshold: float) -> dict | None:
+    """The first logged record whose value reaches ``threshold``, or None."""
+    for record, value in zip(records, values):
+        if value >= threshold:
+            return record
+    return None

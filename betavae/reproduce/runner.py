@@ -1,0 +1,99 @@
+"""Running an experiment's trainings so that a second invocation continues them: each run has a
+fixed directory under the experiment's output; a finished run is skipped, an unfinished one resumes
+from its checkpoint, a new one starts. Runs go one after another in this process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import checkpoint
+from ..config import TrainConfig, config_from
+from ..train import train
+
+
+@dataclass
+class Run:
+    """One training of an experiment: a name (its directory), the train flags that define it, and
+    steps at which a copy of the checkpoint is kept (``snapshots/step-NNNNNNN/``), for analyses
+    of the model part-way through training."""
+
+    name: str
+    flags: dict = field(default_factory=dict)
+    snapshots: tuple[int, ...] = ()
+
+    def config(self, out: Path) -> TrainConfig:
+        return config_from({**self.flags, "out": str(out / self.name), "quiet": True})
+
+
+def snapshot_dir(run_dir: Path, step: int) -> Path:
+    """Where the checkpoint of step ``step`` is kept (a directory ``checkpoint.load`` reads)."""
+    return run_dir / "snapshots" / f"step-{step:07d}"
+
+
+def run_state(run_dir: Path) -> tuple[int, int] | None:
+    """(step reached, steps planned) of a run directory, or None when it holds no checkpoint."""
+    if not (run_dir / checkpoint.CHECKPOINT_NAME).exists():
+        return None
+    state = checkpoint.load(run_dir)
+    return int(state["step"]), int(state["config"]["steps"])
+
+
+def _train_to(run: Run, out: Path, steps: int) -> None:
+    """Train ``run`` until its checkpoint is at ``steps`` (fresh or resumed; exact either way)."""
+    config = run.config(out)
+    run_dir = Path(config.out)
+    state = run_state(run_dir)
+    if state is not None and state[0] >= steps:
+        return
+    if state is not None:
+        flags = {"resume": str(run_dir), "steps": steps, "quiet": True}
+        train(config_from(flags), flags)
+    else:
+        config.steps = steps
+        train(config, {**run.flags, "out": str(run_dir), "steps": steps})
+
+
+def execute(runs: list[Run], out: Path, log=print) -> list[Path]:
+    """Train every run to its planned steps (resuming unfinished ones, keeping the snapshots on
+    the way); their directories."""
+    dirs = []
+    for run in runs:
+        config = run.config(out)
+        run_dir = Path(config.out)
+        state = run_state(run_dir)
+        if state is not None and state[0] >= config.steps:
+            log(f"{run.name}: done ({state[0]} steps)")
+        else:
+            where = f"resuming at step {state[0]}" if state else "starting"
+            log(f"{run.name}: {where}, {config.steps} steps -> {run_dir}")
+        for step in sorted(s for s in run.snapshots if s < config.steps):
+            target = snapshot_dir(run_dir, step) / checkpoint.CHECKPOINT_NAME
+            if target.exists():
+                continue
+            reached = run_state(run_dir)
+            if reached is not None and reached[0] > step:
+                log(f"{run.name}: step {step} passed without a snapshot; skipped")
+                continue
+            _train_to(run, out, step)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(run_dir / checkpoint.CHECKPOINT_NAME, target)
+        _train_to(run, out, config.steps)
+        dirs.append(run_dir)
+    return dirs
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    """The records of ``metrics.jsonl``, one per logged step (a step logged twice, by a run that
+    died after its last checkpoint and resumed, keeps its last record)."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return []
+    by_step = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            by_step[record["step"]] = record
+    return [by_step[s] for s in sorted(by_step)]

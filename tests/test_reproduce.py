@@ -1,0 +1,141 @@
+"""``python -m betavae.reproduce``: every experiment end to end on a tiny budget (report, figures,
+numbers), resumption of unfinished runs, report assembly, and the bad-input paths."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from betavae.data.chairs import import_chairs
+from betavae.reproduce import EXPERIMENTS
+from betavae.reproduce.__main__ import main
+from betavae.reproduce.blobs import map_scores
+from betavae.reproduce.escape import main as escape_main
+from betavae.reproduce.runner import Run, execute, read_metrics, run_state
+
+
+def _run(tmp_path, *args):
+    return main([*args, "--budget", "smoke", "--out", str(tmp_path / "report")])
+
+
+def _report(tmp_path) -> str:
+    return (tmp_path / "report" / "report.md").read_text()
+
+
+def _figures_exist(tmp_path, text: str) -> int:
+    paths = [part.split(")")[0] for part in text.split("](")[1:]]
+    for path in paths:
+        assert (tmp_path / "report" / path).stat().st_size > 0, path
+    return len(paths)
+
+
+def test_blobs_end_to_end(tmp_path, capsys):
+    assert _run(tmp_path, "blobs") == 0
+    text = _report(tmp_path)
+    assert "## Blobs (paper Fig. 2)" in text and "| beta150-seed0 | β = 150 | 4 |" in text
+    assert "Schedule (`--budget smoke`): steps 4" in text and "blob σ (px)" in text
+    assert _figures_exist(tmp_path, text) == 4
+    assert "beta1-seed0: starting" in capsys.readouterr().out
+    assert _run(tmp_path, "blobs") == 0  # a second call trains nothing
+    assert "beta1-seed0: done (4 steps)" in capsys.readouterr().out
+
+
+def test_generator_end_to_end_keeps_snapshots(tmp_path):
+    assert _run(tmp_path, "generator") == 0
+    text = _report(tmp_path)
+    assert "## Factor-conditioned generator" in text and "step at 1 nat" in text
+    for factor in ("shape", "scale", "orientation", "posX", "posY"):
+        assert f"| {factor} |" in text
+    snapshots = tmp_path / "report" / "runs" / "generator" / "generator-seed0" / "snapshots"
+    assert sorted(p.name for p in snapshots.iterdir()) == [
+        "step-0000001",
+        "step-0000002",
+        "step-0000005",
+    ]
+    assert _figures_exist(tmp_path, text) == 2
+
+
+def test_dsprites_end_to_end_with_metrics_over_seeds(tmp_path):
+    assert _run(tmp_path, "dsprites", "--seeds", "2") == 0
+    text = _report(tmp_path)
+    assert "| capacity | 2 |" in text and "| beta4 | 2 |" in text
+    for key in ("mig", "beta_vae", "factor_vae", "dci", "sap", "modularity", "explicitness"):
+        assert f" {key} |" in text.split("| model |")[1].splitlines()[0] + " |", key
+    assert " ± " in text
+    result = json.loads(
+        (tmp_path / "report/runs/dsprites/capacity-seed1/eval/eval.json").read_text()
+    )
+    assert result["convention"] == "disentanglement_lib" and result["samples"] == 60
+    assert _figures_exist(tmp_path, text) == 4
+
+
+def test_color_dsprites_end_to_end(tmp_path):
+    assert _run(tmp_path, "color-dsprites") == 0
+    text = _report(tmp_path)
+    assert "## Coloured dSprites" in text and "Latents that take colour:" in text
+    assert _figures_exist(tmp_path, text) == 1
+
+
+def test_chairs_needs_its_file_and_runs_on_a_tiny_import(tmp_path, capsys):
+    assert _run(tmp_path, "chairs") == 2
+    assert "the chairs experiment needs --data PATH" in capsys.readouterr().err
+    folder = tmp_path / "renders"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(8):
+        Image.fromarray(rng.integers(0, 256, (80, 80), dtype=np.uint8)).save(folder / f"{k}.png")
+    chairs = import_chairs(folder, tmp_path / "chairs.h5", quiet=True)
+    assert _run(tmp_path, "chairs", "--data", str(chairs)) == 0
+    text = _report(tmp_path)
+    assert "## 3D Chairs" in text and _figures_exist(tmp_path, text) == 1
+
+
+def test_report_keeps_every_experiment_run_into_it(tmp_path):
+    assert _run(tmp_path, "blobs") == 0
+    assert _run(tmp_path, "color-dsprites") == 0
+    text = _report(tmp_path)
+    assert text.index("## Blobs") < text.index("## Coloured dSprites")
+    assert _run(tmp_path, "blobs", "--analyse-only") == 0
+    assert "## Coloured dSprites" in _report(tmp_path)
+
+
+def test_unfinished_runs_resume(tmp_path, capsys):
+    run = Run("r", dict(preset="blobs-beta", steps=6, log_every=1, save_every=2, batch_size=4))
+    short = Run("r", dict(run.flags, steps=3))
+    execute([short], tmp_path)
+    assert run_state(tmp_path / "r") == (3, 3)
+    execute([run], tmp_path)
+    assert "r: resuming at step 3, 6 steps" in capsys.readouterr().out
+    assert run_state(tmp_path / "r") == (6, 6)
+    assert [r["step"] for r in read_metrics(tmp_path / "r")] == [1, 2, 3, 4, 5, 6]
+
+
+def test_bad_input(tmp_path, capsys):
+    assert _run(tmp_path, "blobs", "--analyse-only") == 2
+    assert "--analyse-only: no finished run" in capsys.readouterr().err
+    assert _run(tmp_path, "blobs", "--seeds", "0") == 2
+    assert "--seeds must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["nonsense"])
+    assert set(EXPERIMENTS) == {"blobs", "generator", "dsprites", "color-dsprites", "chairs"}
+
+
+def test_map_scores():
+    x = np.linspace(-2, 2, 32)
+    smooth = np.repeat(x[:, None], 32, axis=1)  # depends on x only, monotone
+    assert map_scores(smooth) == pytest.approx(dict(axis="x", alignment=1.0, monotonicity=1.0))
+    folded = np.repeat(np.abs(x)[None, :], 32, axis=0)  # y only, folded in the middle
+    scores = map_scores(folded)
+    assert scores["axis"] == "y" and scores["alignment"] == pytest.approx(1.0)
+    assert scores["monotonicity"] < 0.2
+    mixed = smooth + smooth.T  # x + y: half each
+    assert map_scores(mixed)["alignment"] == pytest.approx(0.5)
+
+
+def test_escape_check_runs_and_reports(tmp_path, capsys):
+    code = escape_main(["--seeds", "1", "--steps", "4", "--out", str(tmp_path)])
+    text = (tmp_path / "escape.md").read_text()
+    assert "| seed0 |" in text and "step 4" in text
+    assert code == 1  # 4 steps are far too few to leave the plateau: reported as NO
+    assert "| NO |" in text
