@@ -185,6 +185,16 @@ def resumed_config(saved: dict, flags: dict, run_dir: str) -> TrainConfig:
     return config
 
 
+def same_model_fields(first: dict, second: dict) -> bool:
+    """Two saved configs describe the same run (runtime fields such as ``steps`` or ``resume`` may
+    differ: config.json is rewritten when a resumption starts, before its first checkpoint)."""
+
+    def model_part(config: dict) -> dict:
+        return {k: v for k, v in config.items() if k not in RUNTIME_FIELDS}
+
+    return model_part(first) == model_part(second)
+
+
 def model_fields_differ(saved: dict, flags: dict) -> list[str]:
     """Explicit flags that contradict a saved config (runtime fields excepted)."""
     return [

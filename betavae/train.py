@@ -30,6 +30,7 @@ from .config import (
     explicit_flags,
     model_fields_differ,
     resumed_config,
+    same_model_fields,
     to_dict,
 )
 from .data import BatchSampler, GroundTruthData, get_dataset
@@ -132,7 +133,9 @@ def prepare_run_dir(config: TrainConfig, flags: dict) -> tuple[TrainConfig, Path
         state = checkpoint.load(run_dir)
         saved = state["config"]
         config_file = run_dir / "config.json"
-        if config_file.exists() and json.loads(config_file.read_text()) != saved:
+        if config_file.exists() and not same_model_fields(
+            json.loads(config_file.read_text()), saved
+        ):
             raise ValueError(
                 f"{run_dir}: checkpoint.pt and config.json disagree (another run's checkpoint?)"
             )

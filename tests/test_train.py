@@ -196,6 +196,11 @@ def test_unwritable_output_and_conflicting_resume(tmp_path, capsys):
     assert main(["--resume", str(tmp_path / "run"), "--steps", "4", "--beta", "9"]) == 2
     assert "cannot resume with a different config: --beta=9.0" in capsys.readouterr().err
     config_file = tmp_path / "run" / "config.json"
+    # A resumption that died before its first checkpoint left config.json with its own runtime
+    # fields: that must not lock the run out.
+    saved_text = config_file.read_text()
+    config_file.write_text(saved_text.replace('"steps": 2', '"steps": 9'))
+    assert main(["--resume", str(tmp_path / "run"), "--steps", "3", "--quiet"]) == 0
     config_file.write_text(config_file.read_text().replace('"seed": 0', '"seed": 5'))
     assert main(["--resume", str(tmp_path / "run"), "--steps", "4"]) == 2
     assert "disagree" in capsys.readouterr().err
