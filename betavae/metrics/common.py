@@ -103,6 +103,26 @@ def sample_codes(
     return codes, classes
 
 
+def train_test_codes(
+    encode: Encoder,
+    data: GroundTruthData,
+    num_train: int,
+    num_test: int,
+    seed: int,
+    batch_size: int = 256,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """(x_train, y_train, x_test, y_test, factor names): posterior means of random images and
+    the classes of their varying factors, a training and a held-out draw (disentanglement_lib's
+    ``generate_batch_factor_code`` twice)."""
+    check_counts(num_train=num_train, num_test=num_test)
+    factors = varying_factors(data)
+    rng = np.random.default_rng(seed)
+    x_train, y_train = sample_codes(encode, data, num_train, rng, batch_size)
+    x_test, y_test = sample_codes(encode, data, num_test, rng, batch_size)
+    names = [data.factor_names[k] for k in factors]
+    return x_train, y_train[:, factors], x_test, y_test[:, factors], names
+
+
 def discretize(codes: np.ndarray, bins: int) -> np.ndarray:
     """Each code dimension cut into ``bins`` equal-width bins over its observed range (the
     histogram discretiser of disentanglement_lib; a value on an inner edge goes to the upper bin,

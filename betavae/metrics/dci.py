@@ -24,7 +24,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 
-from .common import check_counts, one_minus_row_entropy, sample_codes, varying_factors
+from .common import one_minus_row_entropy, train_test_codes
 
 NAME = "dci"
 CLASSIFIERS = ("gbt", "forest")
@@ -72,17 +72,10 @@ def compute(
     n_jobs: int = -1,
     batch_size: int = 256,
 ) -> dict:
-    check_counts(num_train=num_train, num_test=num_test)
     if classifier not in CLASSIFIERS:
         raise ValueError(f"classifier must be one of {CLASSIFIERS}; got {classifier!r}")
-    factors = varying_factors(data)
-    rng = np.random.default_rng(seed)
-    x_train, y_train = sample_codes(encode, data, num_train, rng, batch_size)
-    x_test, y_test = sample_codes(encode, data, num_test, rng, batch_size)
-    result = from_codes(
-        x_train, y_train[:, factors], x_test, y_test[:, factors], classifier, seed, n_jobs
-    )
-    return {**result, "factor_names": [data.factor_names[k] for k in factors]}
+    *codes, names = train_test_codes(encode, data, num_train, num_test, seed, batch_size)
+    return {**from_codes(*codes, classifier, seed, n_jobs), "factor_names": names}
 
 
 def from_codes(

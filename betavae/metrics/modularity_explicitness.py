@@ -21,14 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import label_binarize
 
-from .common import (
-    check_counts,
-    discretize,
-    mutual_information,
-    sample_codes,
-    standardise,
-    varying_factors,
-)
+from .common import check_counts, discretize, mutual_information, standardise, train_test_codes
 
 NAME = "modularity_explicitness"
 
@@ -75,15 +68,9 @@ def compute(
     num_bins: int = 20,
     batch_size: int = 256,
 ) -> dict:
-    check_counts(num_train=num_train, num_test=num_test, num_bins=num_bins)
-    factors = varying_factors(data)
-    rng = np.random.default_rng(seed)
-    x_train, y_train = sample_codes(encode, data, num_train, rng, batch_size)
-    x_test, y_test = sample_codes(encode, data, num_test, rng, batch_size)
-    names = [data.factor_names[k] for k in factors]
-    return from_codes(
-        x_train, y_train[:, factors], x_test, y_test[:, factors], names, num_bins, seed
-    )
+    check_counts(num_bins=num_bins)
+    *codes, names = train_test_codes(encode, data, num_train, num_test, seed, batch_size)
+    return from_codes(*codes, names, num_bins, seed)
 
 
 def from_codes(

@@ -19,7 +19,7 @@ from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
-from .common import check_counts, sample_codes, varying_factors
+from .common import train_test_codes
 
 NAME = "sap"
 
@@ -72,15 +72,8 @@ def compute(
     n_jobs: int = -1,
     batch_size: int = 256,
 ) -> dict:
-    check_counts(num_train=num_train, num_test=num_test)
-    factors = varying_factors(data)
-    rng = np.random.default_rng(seed)
-    x_train, y_train = sample_codes(encode, data, num_train, rng, batch_size)
-    x_test, y_test = sample_codes(encode, data, num_test, rng, batch_size)
-    result = from_codes(
-        x_train, y_train[:, factors], x_test, y_test[:, factors], continuous_factors, n_jobs
-    )
-    return {**result, "factor_names": [data.factor_names[k] for k in factors]}
+    *codes, names = train_test_codes(encode, data, num_train, num_test, seed, batch_size)
+    return {**from_codes(*codes, continuous_factors, n_jobs), "factor_names": names}
 
 
 def from_codes(
