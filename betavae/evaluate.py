@@ -34,20 +34,26 @@ def load_run(run_dir: Path, device: torch.device) -> tuple[BurgessVAE, TrainConf
     state = checkpoint.load(run_dir, map_location=device)
     try:
         config = TrainConfig(**state["config"])
+        if config.model != "burgess":
+            raise ValueError(
+                f"{run_dir}: a {config.model!r} run has no image encoder to evaluate; its "
+                "analysis is `python -m betavae.reproduce generator`"
+            )
         vae = BurgessVAE(state["model"]["encoder.convs.0.weight"].shape[1], config.latent_dim)
         vae.load_state_dict(state["model"])
     except (KeyError, TypeError, RuntimeError) as exc:
         raise ValueError(
             f"{run_dir}: checkpoint does not match this version of betavae ({exc})"
         ) from exc
-    return vae.to(device).eval(), config, state
+    return vae.to(device, memory_format=torch.channels_last).eval(), config, state
 
 
 def make_encoder(vae: BurgessVAE, device: torch.device, max_value: int):
     @torch.no_grad()
     def encode(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(posterior means, log-variances) of a uint8 batch."""
-        x = images.to(device).float() / max_value
+        """(posterior means, log-variances) of a uint8 batch (channels-last: ~1.5x faster
+        convolutions on the CPU)."""
+        x = (images.to(device).float() / max_value).contiguous(memory_format=torch.channels_last)
         mu, logvar = vae.encode(x)
         return mu.cpu().numpy(), logvar.cpu().numpy()
 

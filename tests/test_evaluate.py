@@ -138,6 +138,11 @@ def test_bad_run_directories_and_metric_names(tmp_path, blob_run, capsys):
         assert message in capsys.readouterr().err, param
     assert evaluate_main([str(blob_run), "--samples", "3"]) == 2
     assert "--samples must be >= 10" in capsys.readouterr().err
+    generator = tmp_path / "generator"
+    args = ["--preset", "generator", "--steps", "1", "--batch-size", "4", "--quiet"]
+    assert train_main([*args, "--out", str(generator)]) == 0
+    assert evaluate_main([str(generator)]) == 2
+    assert "a 'generator' run has no image encoder" in capsys.readouterr().err
 
 
 def test_variants_are_named_in_eval_json_and_report(blob_run):
