@@ -159,6 +159,26 @@ def test_torch_compile_fullgraph_without_recompiles():
     assert len(compiles) == 1
 
 
+def test_torch_compile_with_python_int_seed_and_offset():
+    """Int seeds/offsets that change between calls may recompile (they become symbolic ints) but
+    must not crash: Inductor cannot hold a 64-bit mask of a symbolic int in an int64."""
+    torch._dynamo.reset()
+    mu, logvar = torch.randn(8, 4), torch.randn(8, 4)
+
+    @torch.compile
+    def fused(mu, logvar, seed, offset):
+        z, kl = ops.gaussian_sample_kl(mu, logvar, seed, offset)
+        return z, kl
+
+    for seed, offset in [(3, 0), (3, 32), (2**64 - 1, 64), (2**63 - 1, 96), (-5, 128)]:
+        z, kl = fused(mu, logvar, seed, offset)
+        z_eager, kl_eager = ops.gaussian_sample_kl(mu, logvar, seed, offset)
+        torch.testing.assert_close(z, z_eager)
+        torch.testing.assert_close(kl, kl_eager)
+    z, _ = fused(mu, logvar, torch.tensor(-1), 160)  # the same seed as an int64 tensor
+    torch.testing.assert_close(z, ops.gaussian_sample_kl(mu, logvar, 2**64 - 1, 160)[0])
+
+
 def test_a_stale_native_build_is_refused_with_advice(monkeypatch):
     """A _C built from older sources (another API version) must not be used silently."""
     import types

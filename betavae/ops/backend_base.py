@@ -74,6 +74,7 @@ def scalar_value(tensor: torch.Tensor) -> int:
 
 
 def as_int64_bits(value: int) -> int:
-    """A 64-bit seed/offset (signed or unsigned) as the signed int64 with the same bits."""
-    value &= 0xFFFFFFFFFFFFFFFF
+    """A 64-bit seed/offset (signed or unsigned, in [-2**63, 2**64)) as the signed int64 with the
+    same bits. No 64-bit mask: under torch.compile ``value`` may be a symbolic int, and Inductor
+    cannot hold the mask 2**64 - 1 in an int64 (it crashed with OverflowError)."""
     return value - 2**64 if value >= 2**63 else value

@@ -7,7 +7,7 @@ import torch
 
 from .backend_base import as_int64_bits
 
-INT64_MIN, UINT64_END = -(2**63), 2**64
+INT64_MIN, INT64_MAX, UINT64_END = -(2**63), 2**63 - 1, 2**64
 TARGET_DTYPES = (
     torch.float16,
     torch.bfloat16,
@@ -107,7 +107,17 @@ def rng_scalar(op: str, name: str, value: object, allow_negative: bool) -> torch
         raise ValueError(f"{op}: {name} must be >= 0; got {value}")
     if not INT64_MIN <= value < UINT64_END:
         raise ValueError(f"{op}: {name} must fit in 64 bits; got {value}")
-    return torch.tensor(as_int64_bits(value), dtype=torch.int64)  # unsigned seeds keep their bits
+    if value > INT64_MAX:
+        return _unsigned_as_int64(value)
+    return torch.tensor(value, dtype=torch.int64)
+
+
+@torch.compiler.disable
+def _unsigned_as_int64(value: int) -> torch.Tensor:
+    """An unsigned 64-bit seed/offset of 2**63 or more as the int64 with the same bits. Kept out
+    of torch.compile graphs (a graph break), since Inductor holds ints as int64 and cannot
+    represent the constant 2**64 that a symbolic value would need."""
+    return torch.tensor(as_int64_bits(value), dtype=torch.int64)
 
 
 def check_shape(op: str, shape: object) -> tuple[int, ...]:
