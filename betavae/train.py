@@ -24,6 +24,7 @@ from torch import nn
 from tqdm import tqdm
 
 from . import checkpoint, distributed, ops, viz
+from .atomic import atomic_write_text
 from .config import (
     TrainConfig,
     config_from,
@@ -201,6 +202,8 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
     loss_fn = make_loss(config)
     if main_process:
         (run_dir / "config.json").write_text(json.dumps(to_dict(config), indent=2) + "\n")
+        if state is not None:
+            _cut_metrics(run_dir, step)
 
     seed_t = torch.tensor(config.seed, dtype=torch.int64)
     z_per_step = config.batch_size * vae.latent_dim
@@ -316,7 +319,7 @@ def _check_finite(first_bad: torch.Tensor, world: int, device: torch.device) -> 
     if bad >= 0:
         raise NonFiniteLoss(
             f"the loss became non-finite at step {bad}; stopping without "
-            "overwriting the last good checkpoint (try a lower --lr)"
+            "overwriting the last good checkpoint (start a new run with a lower --lr)"
         )
 
 
@@ -390,6 +393,18 @@ def _log_record(sums, step, config, optimizer, world, images_per_s) -> dict:
     }
 
 
+def _cut_metrics(run_dir: Path, step: int) -> None:
+    """Drop the records after the checkpoint's step: a run killed after its last save logged
+    steps that its resumption logs again (the log must hold each step once, in order)."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines()
+    kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
+    if len(kept) != len(lines):
+        atomic_write_text(path, "".join(line + "\n" for line in kept))
+
+
 def _write_metrics(run_dir: Path, record: dict) -> None:
     with open(run_dir / "metrics.jsonl", "a") as f:
         f.write(json.dumps(record) + "\n")
@@ -408,7 +423,25 @@ def _show(bar, record: dict, config: TrainConfig) -> None:
         bar.set_postfix_str(text.split(" ", 2)[2])
 
 
+def _all_finite(vae: nn.Module, optimizer) -> bool:
+    """Every parameter and optimiser state tensor is finite (one host sync, at save steps only)."""
+    tensors = list(vae.parameters()) + [
+        value
+        for per_param in optimizer.state.values()
+        for value in per_param.values()
+        if isinstance(value, torch.Tensor) and value.is_floating_point()
+    ]
+    return bool(torch.stack([t.detach().isfinite().all() for t in tensors]).all())
+
+
 def _save(run_dir, vae, optimizer, sampler, step, config, sums, world, main_process) -> None:
+    """Write the checkpoint (rank 0), never one that holds a non-finite value."""
+    device = next(vae.parameters()).device
+    if distributed.broadcast_flag(not _all_finite(vae, optimizer), device):
+        raise NonFiniteLoss(
+            f"the parameters became non-finite by step {step}; stopping without overwriting "
+            "the last good checkpoint (start a new run with a lower --lr)"
+        )
     states = [sampler.get_state()]
     if world > 1:
         import torch.distributed as dist

@@ -152,6 +152,36 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
     assert all(torch.isfinite(v).all() for v in state["model"].values())
 
 
+def test_non_finite_parameters_are_never_checkpointed(tmp_path, monkeypatch):
+    """A finite loss whose optimizer step made the parameters non-finite right before a save."""
+    real = train_module.training_step
+
+    def poisoning(module, *args):
+        terms = real(module, *args)
+        if args[6] == 3:  # the step index: the update before the save at step 4
+            next(module.parameters()).data.view(-1)[0] = float("inf")
+        return terms
+
+    monkeypatch.setattr(train_module, "training_step", poisoning)
+    args = run_args(tmp_path, "inf", "--steps", "10", "--save-every", "4", "--log-every", "5")
+    with pytest.raises(NonFiniteLoss, match="parameters became non-finite by step 4"):
+        train(config_from(explicit_flags(args)))
+    assert not (tmp_path / "inf" / "checkpoint.pt").exists()
+
+
+def test_resume_after_a_kill_logs_each_step_once(tmp_path):
+    """Killed after its last checkpoint, a run logged steps its resumption logs again."""
+    args = ["--log-every", "2", "--save-every", "100"]
+    assert main(run_args(tmp_path, "full", "--steps", "12", *args)) == 0
+    assert main(run_args(tmp_path, "run", "--steps", "4", *args)) == 0
+    saved = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+    assert main(["--resume", str(tmp_path / "run"), "--steps", "9", "--quiet"]) == 0
+    (tmp_path / "run" / "checkpoint.pt").write_bytes(saved)  # as if killed at 9, saved at 4
+    assert [r["step"] for r in _records(tmp_path / "run")] == [2, 4, 6, 8, 9]
+    assert main(["--resume", str(tmp_path / "run"), "--steps", "12", "--quiet"]) == 0
+    assert _records(tmp_path / "run") == _records(tmp_path / "full")
+
+
 @pytest.mark.parametrize(
     "argv,message",
     [
@@ -299,3 +329,19 @@ def test_loss_terms_read_as_a_mapping_and_capacity_steps_alias():
 def test_cuda_device_without_a_gpu(tmp_path, capsys):
     assert main(run_args(tmp_path, "gpu", "--device", "cuda", "--steps", "1")) == 2
     assert "--device cuda: torch sees no CUDA device" in capsys.readouterr().err
+
+
+def test_loss_terms_are_fp32_under_bf16():
+    """Under autocast the KL arrives in bf16 (spacing 0.125 nats at 25): the capacity term must be
+    reduced in fp32, or γ·|KL − C| moves in steps of 125 and its gradient vanishes near C."""
+    loss = CapacityLoss(gamma=1000.0, c_max=25.0, c_steps=100)
+    kl_fp32 = torch.full((64, 10), 2.51, requires_grad=True)  # batch KL ~25.1 against C = 25
+    kl = kl_fp32.to(torch.bfloat16)
+    logits = torch.zeros(64, 1, 4, 4, dtype=torch.bfloat16)
+    target = torch.zeros(64, 1, 4, 4, dtype=torch.uint8)
+    terms = loss(logits, target, kl, step=100)
+    assert terms.loss.dtype == terms.kl.dtype == terms.recon.dtype == torch.float32
+    assert terms.kl_per_latent.dtype == torch.float32
+    terms.loss.backward()
+    assert kl_fp32.grad.abs().sum() > 0
+    assert terms.kl.item() == pytest.approx(float(kl.float().sum(1).mean()), abs=1e-4)
