@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -208,7 +209,7 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
     seed_t = torch.tensor(config.seed, dtype=torch.int64)
     z_per_step = config.batch_size * vae.latent_dim
     stop = {"signal": None}
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("signal", "SIGTERM"))
+    previous = _install_stop_handlers(stop)
     sums = sums or _zero_sums(vae.latent_dim)
     first_bad = torch.full((), -1, dtype=torch.int64, device=device)
     bar = tqdm(
@@ -251,8 +252,9 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
                 )
             else:
                 stop_now = stop["signal"] is not None
-            at_log = step % config.log_every == 0 or step == config.steps or stop_now
-            if at_log:
+            # A stop saves the partial log sums in the checkpoint instead of logging them, so the
+            # resumed run logs the same averages as an uninterrupted one.
+            if step % config.log_every == 0 or step == config.steps:
                 _check_finite(first_bad, world, device)
                 elapsed = time.perf_counter() - interval_start
                 record = _log_record(
@@ -278,16 +280,19 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
                     f"stopped by {stop['signal']} at step {step}; checkpoint saved in {run_dir}",
                     file=sys.stderr,
                 )
-                exit_code = 143
+                exit_code = 128 + int(getattr(signal, stop["signal"]))
                 break
     except KeyboardInterrupt:
-        _check_finite(first_bad, world, device)
-        _save(run_dir, vae, optimizer, sampler, step, config, sums, world, main_process)
-        print(f"interrupted at step {step}; checkpoint saved in {run_dir}", file=sys.stderr)
+        # A second Ctrl-C: the step in flight may be half applied, so nothing is saved.
+        print(
+            f"interrupted at step {step}; the last checkpoint in {run_dir} is kept as it was",
+            file=sys.stderr,
+        )
         exit_code = 130
     finally:
         bar.close()
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     ranks_agree = distributed.all_digests_equal(vae)
     if main_process:
         summary = {
@@ -302,6 +307,23 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
     if exit_code:
         raise SystemExit(exit_code)
     return run_dir
+
+
+def _install_stop_handlers(stop: dict) -> dict:
+    """SIGTERM and the first SIGINT (Ctrl-C) ask the loop to stop at the next step boundary, where
+    the checkpoint is exact; a second SIGINT interrupts at once (KeyboardInterrupt, no save).
+    Returns the previous handlers (none when not on the main thread, where signals cannot be
+    handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def request(signum, frame):
+        name = signal.Signals(signum).name
+        if name == "SIGINT" and stop["signal"] == "SIGINT":
+            raise KeyboardInterrupt
+        stop["signal"] = stop["signal"] or name
+
+    return {s: signal.signal(s, request) for s in (signal.SIGTERM, signal.SIGINT)}
 
 
 class NonFiniteLoss(RuntimeError):
