@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 
 import torch
 import torch.distributed as dist
@@ -54,5 +55,14 @@ def broadcast_flag(flag: bool, device: torch.device) -> bool:
 
 
 def cleanup() -> None:
+    """Tear the process group down after every rank is done with it.
+
+    A gloo worker thread destroys each finished work object and needs the GIL to release the
+    Python tensors it held; if the main thread drops the last reference to the process group at
+    that moment it joins that worker while holding the GIL, and the process hangs at exit (seen
+    once in a few runs, after the final all_gather_object). The barrier lets every rank finish its
+    collectives and the short sleep releases the GIL for the workers' clean-up first."""
     if dist.is_initialized():
+        dist.barrier()
+        time.sleep(0.05)
         dist.destroy_process_group()

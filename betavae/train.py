@@ -191,7 +191,14 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
     if state is not None:
         vae.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        sampler.set_state(state["sampler_states"][rank])
+        saved_world = len(state["sampler_states"])
+        if saved_world != world:
+            raise ValueError(
+                f"{run_dir}: the checkpoint was written by {saved_world} process(es) and this run "
+                f"has {world}; each process has its own batch stream and noise counters, so "
+                f"resume with the same number (torchrun --nproc_per_node={saved_world})"
+            )
+        sampler.set_state(state["sampler_states"][rank].cpu())
         step, sums = state["step"], state.get("interval_sums")
     module: nn.Module = TrainingStep(vae, config.backend)
     if world > 1:
@@ -293,6 +300,7 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
         bar.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    module = None  # the DDP wrapper (and its reducer) goes before the process group does
     ranks_agree = distributed.all_digests_equal(vae)
     if main_process:
         summary = {

@@ -345,3 +345,28 @@ def test_loss_terms_are_fp32_under_bf16():
     terms.loss.backward()
     assert kl_fp32.grad.abs().sum() > 0
     assert terms.kl.item() == pytest.approx(float(kl.float().sum(1).mean()), abs=1e-4)
+
+
+def test_resume_with_another_world_size_is_refused(tmp_path, capsys):
+    assert main(run_args(tmp_path, "run", "--steps", "2")) == 0
+    path = tmp_path / "run" / "checkpoint.pt"
+    state = torch.load(path, weights_only=False)
+    state["sampler_states"] = state["sampler_states"] * 2  # as written by 2 processes
+    torch.save(state, path)
+    assert main(["--resume", str(tmp_path / "run"), "--steps", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "written by 2 process(es) and this run has 1" in err
+    assert "torchrun --nproc_per_node=2" in err
+
+
+def test_sampler_state_is_device_independent():
+    """Batch indices come from a CPU generator on every device, so a checkpoint's sampler state
+    resumes on another device."""
+    from betavae.data import BatchSampler, get_dataset
+
+    sampler = BatchSampler(get_dataset("blobs"), "cpu", seed=3)
+    assert sampler.generator.device.type == "cpu"
+    state = sampler.get_state()
+    first = sampler.indices(5)
+    sampler.set_state(state)
+    assert torch.equal(sampler.indices(5), first)

@@ -27,9 +27,9 @@ class BatchSampler:
             raw=None if store.raw is None else store.raw.to(self.device),
             colors=None if store.colors is None else store.colors.to(self.device),
         )
-        self.generator = torch.Generator(
-            device=self.device if self.device.type == "cuda" else "cpu"
-        )
+        # Indices are drawn on the CPU whatever the device (64 integers a step), so the sampler's
+        # state is the same object everywhere and a checkpoint resumes on another device.
+        self.generator = torch.Generator(device="cpu")
         self.generator.manual_seed(seed)
         self._classes: torch.Tensor | None = None  # factor classes on the device, when needed
 
