@@ -45,6 +45,16 @@ def all_digests_equal(model: torch.nn.Module) -> bool:
     return len(set(digests)) == 1
 
 
+def mean_over_ranks(value: torch.Tensor) -> torch.Tensor:
+    """The mean of ``value`` over all ranks, differentiable (the backward pass all-reduces the
+    gradient), so a loss of the global mean has the global loss's gradient on every rank."""
+    if not dist.is_initialized():
+        return value
+    from torch.distributed.nn.functional import all_reduce
+
+    return all_reduce(value, op=dist.ReduceOp.SUM) / dist.get_world_size()
+
+
 def broadcast_flag(flag: bool, device: torch.device) -> bool:
     """True on every rank when any rank set ``flag`` (e.g. a stop request)."""
     if not dist.is_initialized():

@@ -97,10 +97,15 @@ class CapacityLoss:
             c_steps,
             backend,
         )
+        # Under DDP each process sees part of the batch; |KL − C| is not linear, so the KL must
+        # be the whole batch's before the absolute value (the trainer sets this to an
+        # all-reduced mean). The recon term is linear: DDP's gradient averaging handles it.
+        self.kl_reduce = None
 
     def __call__(self, logits, target, kl_elements, step: int = 0) -> LossTerms:
         recon, kl, per_latent = _terms(logits, target, kl_elements, self.backend)
         capacity = capacity_at(step, self.c_max, self.c_steps)
+        batch_kl = kl if self.kl_reduce is None else self.kl_reduce(kl)
         return LossTerms(
-            recon + self.gamma * (kl - capacity).abs(), recon, kl, per_latent, capacity
+            recon + self.gamma * (batch_kl - capacity).abs(), recon, kl, per_latent, capacity
         )

@@ -175,9 +175,20 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
     device = resolve_device(config.device)
     rank, world = distributed.init(device)
     main_process = distributed.is_main(rank)
-    config, run_dir, state = (
-        prepare_run_dir(config, flags) if main_process else (*_follower_setup(config, flags), None)
-    )
+    failure = None
+    try:
+        config, run_dir, state = (
+            prepare_run_dir(config, flags)
+            if main_process
+            else (*_follower_setup(config, flags), None)
+        )
+    except ValueError as exc:
+        failure = exc
+    # Every rank learns whether any rank's set-up failed, so none is left waiting in the DDP
+    # constructor for a rank that has gone.
+    if distributed.broadcast_flag(failure is not None, device):
+        distributed.cleanup()
+        raise failure or ValueError("another process could not set up the run (see its error)")
     if state is None and config.resume:
         state = checkpoint.load(run_dir)
     data = load_data(config)
@@ -208,6 +219,9 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
     if config.compile:
         module = torch.compile(module)
     loss_fn = make_loss(config)
+    if world > 1 and isinstance(loss_fn, CapacityLoss):
+        # |KL − C| of the global batch's KL, not of each rank's: see objectives.CapacityLoss.
+        loss_fn.kl_reduce = distributed.mean_over_ranks
     if main_process:
         (run_dir / "config.json").write_text(json.dumps(to_dict(config), indent=2) + "\n")
         if state is not None:
