@@ -45,14 +45,30 @@ def all_digests_equal(model: torch.nn.Module) -> bool:
     return len(set(digests)) == 1
 
 
+class _MeanOverRanks(torch.autograd.Function):
+    """Forward: the mean over ranks. Backward: the mean over ranks of the incoming gradients.
+    Every rank's loss holds the same global mean, so the sum over ranks of d loss_q / d value_r
+    is W·g/W = g on each rank; DDP's averaging of parameter gradients then yields exactly the
+    gradient of the one-process loss on the global batch (tested)."""
+
+    @staticmethod
+    def forward(ctx, value: torch.Tensor) -> torch.Tensor:
+        total = value.detach().clone()
+        dist.all_reduce(total)
+        return total / dist.get_world_size()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        total = grad.detach().clone().contiguous()
+        dist.all_reduce(total)
+        return total / dist.get_world_size()
+
+
 def mean_over_ranks(value: torch.Tensor) -> torch.Tensor:
-    """The mean of ``value`` over all ranks, differentiable (the backward pass all-reduces the
-    gradient), so a loss of the global mean has the global loss's gradient on every rank."""
+    """The mean of ``value`` over all ranks, differentiable (see ``_MeanOverRanks``)."""
     if not dist.is_initialized():
         return value
-    from torch.distributed.nn.functional import all_reduce
-
-    return all_reduce(value, op=dist.ReduceOp.SUM) / dist.get_world_size()
+    return _MeanOverRanks.apply(value)
 
 
 def broadcast_flag(flag: bool, device: torch.device) -> bool:

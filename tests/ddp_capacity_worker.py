@@ -26,7 +26,9 @@ def main(out: str) -> None:
     with torch.no_grad():  # the KL of each half, to put C between them
         mu, logvar = vae.encode(images.float())
         halves = (0.5 * (mu**2 + logvar.exp() - logvar - 1)).sum(1).reshape(2, -1).mean(1)
-    loss_fn = CapacityLoss(gamma=100.0, c_max=float(halves.mean()), c_steps=0)
+    low, high = float(halves.min()), float(halves.max())
+    assert high - low > 1e-3, halves  # C a quarter of the way: global KL above, one half below
+    loss_fn = CapacityLoss(gamma=100.0, c_max=low + 0.25 * (high - low), c_steps=0)
     rows = slice(rank * BATCH // world, (rank + 1) * BATCH // world)
     step = TrainingStep(vae, "auto")
     if world > 1:
