@@ -209,7 +209,7 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
                 f"has {world}; each process has its own batch stream and noise counters, so "
                 f"resume with the same number (torchrun --nproc_per_node={saved_world})"
             )
-        sampler.set_state(state["sampler_states"][rank].cpu())
+        sampler.set_state(state["sampler_states"][rank])
         step, sums = state["step"], state.get("interval_sums")
     module: nn.Module = TrainingStep(vae, config.backend)
     if world > 1:

@@ -370,3 +370,5 @@ def test_sampler_state_is_device_independent():
     first = sampler.indices(5)
     sampler.set_state(state)
     assert torch.equal(sampler.indices(5), first)
+    with pytest.raises(ValueError, match="does not fit a CPU generator"):
+        sampler.set_state(torch.zeros(16, dtype=torch.uint8))  # a CUDA generator's size

@@ -78,4 +78,10 @@ class BatchSampler:
         return self.generator.get_state()
 
     def set_state(self, state: torch.Tensor) -> None:
-        self.generator.set_state(state)
+        try:
+            self.generator.set_state(state.cpu())
+        except RuntimeError as exc:  # e.g. a CUDA generator's state from an older version
+            raise ValueError(
+                f"the checkpoint's batch-sampler state does not fit a CPU generator "
+                f"({len(state)} bytes; written by an older betavae on a GPU?): {exc}"
+            ) from exc
