@@ -92,7 +92,7 @@ def pyplot():
 
 def save_figure(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     pyplot().close(fig)
     return path
 

@@ -86,7 +86,7 @@ def _snapshot_panel(run_dir: Path, snapshots: list[Path], path: Path) -> tuple[P
         _, _, kl = posterior(model, data, np.random.default_rng(1).integers(0, len(data), 2000))
         total = float(kl.sum(1).mean())
         rows.append(reconstruction_rows(model, data, example))
-        labels.append(f"KL {total:.1f}")
+        labels.append(f"step {step}\nKL {total:.1f}")
         measured.append((step, total, model.factor_kl(torch.from_numpy(kl.mean(0))).tolist()))
     grid = viz.to_uint8_grid(torch.cat(rows), nrow=len(example))
     plt = pyplot()
