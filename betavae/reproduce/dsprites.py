@@ -27,7 +27,7 @@ from .runner import Run, read_metrics
 TITLE = "dSprites: staged learning under the capacity objective, against β-VAE (β = 4)"
 SCHEDULES = {
     "paper": dict(steps=150_000, c_steps=100_000, log_every=200, save_every=5000),
-    "cpu": dict(steps=6_000, c_steps=5_000, log_every=50, save_every=500),
+    "cpu": dict(steps=5_000, c_steps=4_000, log_every=50, save_every=500),
     "smoke": dict(steps=6, c_steps=6, log_every=2, save_every=3, batch_size=8),
 }
 METRIC_SAMPLES = {"paper": None, "cpu": None, "smoke": 60}  # None: disentanglement_lib's counts
