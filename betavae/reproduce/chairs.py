@@ -14,7 +14,7 @@ from .runner import Run
 TITLE = "3D Chairs: traversals"
 SCHEDULES = {
     "paper": dict(steps=150_000, c_steps=100_000, log_every=200, save_every=5000),
-    "cpu": dict(steps=8_000, c_steps=6_000, log_every=50, save_every=500),
+    "cpu": dict(steps=5_000, c_steps=4_000, log_every=50, save_every=500),
     "smoke": dict(steps=4, c_steps=4, log_every=2, save_every=2, batch_size=4),
 }
 
