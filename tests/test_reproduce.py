@@ -67,7 +67,7 @@ def test_dsprites_end_to_end_with_metrics_over_seeds(tmp_path):
         (tmp_path / "report/runs/dsprites/capacity-seed1/eval/eval.json").read_text()
     )
     assert result["convention"] == "disentanglement_lib" and result["samples"] == 60
-    assert _figures_exist(tmp_path, text) == 4
+    assert _figures_exist(tmp_path, text) == 6  # per model: KL curves, traversals, reconstructions
 
 
 def test_color_dsprites_end_to_end(tmp_path):

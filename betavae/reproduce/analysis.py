@@ -77,6 +77,13 @@ def reconstruction_rows(model, data: GroundTruthData, index: np.ndarray) -> torc
     return torch.sigmoid(model.decode(mu))
 
 
+def reconstruction_figure(model, data: GroundTruthData, path: Path, n: int = 10) -> Path:
+    """``n`` random images (top row) above their decoded posterior means (bottom row)."""
+    index = np.sort(np.random.default_rng(0).integers(0, len(data), n))
+    rows = torch.cat([images_of(data, index), reconstruction_rows(model, data, index)])
+    return viz.save_png(viz.to_uint8_grid(rows, nrow=n), path)
+
+
 def images_of(data: GroundTruthData, index: np.ndarray) -> torch.Tensor:
     return data.images[torch.from_numpy(index)].float() / data.images.max_value
 

@@ -18,6 +18,7 @@ from .analysis import (
     markdown_table,
     posterior,
     pyplot,
+    reconstruction_figure,
     reconstruction_nll,
     save_figure,
     traversal_figure,
@@ -146,7 +147,10 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
                 records, labels, figures / f"{run_dir.name}-kl.png", f"{run_dir.name}: {objective}"
             )
             trav = traversal_figure(model, data, kl.mean(0), figures / f"{run_dir.name}-trav.png")
-            pictures.append((run_dir.name, objective, step, labels, records, curve, trav))
+            recon_fig = reconstruction_figure(model, data, figures / f"{run_dir.name}-recon.png")
+            pictures.append(
+                (run_dir.name, objective, step, labels, records, curve, trav, recon_fig)
+            )
     header = ["model", "runs", "recon (nats)", "KL (nats)"] + [key for _, key in SCORES]
     table = []
     for kind, entries in by_model.items():
@@ -165,7 +169,7 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         "",
     ]
     lines += markdown_table(header, table)
-    for name, objective, step, labels, records, curve, trav in pictures:
+    for name, objective, step, labels, records, curve, trav, recon_fig in pictures:
         lines += [f"### `{name}` ({objective}, {step} steps)", ""]
         stages = _stages(records, labels)
         if stages:
@@ -185,6 +189,9 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         lines += [
             f"![KL per latent]({curve.relative_to(report_dir)})",
             f"![traversals]({trav.relative_to(report_dir)})",
+            "",
+            f"Reconstructions (top: data, bottom: decoded posterior means): "
+            f"![reconstructions]({recon_fig.relative_to(report_dir)})",
             "",
         ]
     return lines
