@@ -24,6 +24,21 @@ def cpu_tensor_backends() -> list[str]:
     return names
 
 
+def tiny_chairs(tmp_path, count: int = 6):
+    """A 3D-Chairs-like HDF5 file imported from ``count`` random 80×80 renders."""
+    import numpy as np
+    from PIL import Image
+
+    from betavae.data.chairs import import_chairs
+
+    folder = tmp_path / "renders"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(count):
+        Image.fromarray(rng.integers(0, 256, (80, 80), dtype=np.uint8)).save(folder / f"{k}.png")
+    return import_chairs(folder, tmp_path / "chairs.h5", quiet=True)
+
+
 def require_backend(name: str) -> None:
     reason = backends.unavailable_reason(name)
     if reason is not None:

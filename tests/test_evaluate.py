@@ -3,12 +3,11 @@ without factors gets pictures and a note; bad run directories and metric names g
 
 import json
 
-import numpy as np
 import pytest
 import torch
+from conftest import tiny_chairs
 from PIL import Image
 
-from betavae.data.chairs import import_chairs
 from betavae.evaluate import main as evaluate_main
 from betavae.evaluate import metric_parameters
 from betavae.metrics import METRIC_NAMES, SCORE_KEYS
@@ -84,12 +83,7 @@ def test_evaluate_is_deterministic(blob_run):
 
 
 def test_dataset_without_factors_gets_pictures_and_a_note(tmp_path, capsys):
-    folder = tmp_path / "renders"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for k in range(6):
-        Image.fromarray(rng.integers(0, 256, (80, 80), dtype=np.uint8)).save(folder / f"{k}.png")
-    chairs = import_chairs(folder, tmp_path / "chairs.h5", quiet=True)
+    chairs = tiny_chairs(tmp_path)
     run = tmp_path / "chairs-run"
     assert (
         train_main(

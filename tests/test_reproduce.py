@@ -5,9 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
+from conftest import tiny_chairs
 
-from betavae.data.chairs import import_chairs
 from betavae.reproduce import EXPERIMENTS
 from betavae.reproduce.__main__ import main
 from betavae.reproduce.blobs import map_scores
@@ -80,12 +79,7 @@ def test_color_dsprites_end_to_end(tmp_path):
 def test_chairs_needs_its_file_and_runs_on_a_tiny_import(tmp_path, capsys):
     assert _run(tmp_path, "chairs") == 2
     assert "the chairs experiment needs --data PATH" in capsys.readouterr().err
-    folder = tmp_path / "renders"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for k in range(8):
-        Image.fromarray(rng.integers(0, 256, (80, 80), dtype=np.uint8)).save(folder / f"{k}.png")
-    chairs = import_chairs(folder, tmp_path / "chairs.h5", quiet=True)
+    chairs = tiny_chairs(tmp_path, count=8)
     assert _run(tmp_path, "chairs", "--data", str(chairs)) == 0
     text = _report(tmp_path)
     assert "## 3D Chairs" in text and _figures_exist(tmp_path, text) == 1
