@@ -372,3 +372,10 @@ def test_sampler_state_is_device_independent():
     assert torch.equal(sampler.indices(5), first)
     with pytest.raises(ValueError, match="does not fit a CPU generator"):
         sampler.set_state(torch.zeros(16, dtype=torch.uint8))  # a CUDA generator's size
+
+
+def test_the_trainer_flushes_denormals():
+    """Denormals slowed CPU training 4x once the model was confident (see betavae/train.py)."""
+    assert train_module is not None
+    tiny = torch.tensor([1e-39, 1e-30], dtype=torch.float32) * 1.0
+    assert tiny[0].item() == 0.0 and tiny[1].item() > 0
