@@ -2,9 +2,11 @@
 // seeds, stream handles) into calls of the CPU/CUDA entry points; it includes no torch header and
 // does not link libtorch, so one build works with any torch >= 2.4. betavae/ops/native.py wraps it.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include "common.h"
 #include "cpu/cpu_ops.h"
+#include "cpu/dispatch.h"
 #if defined(BETAVAE_WITH_CUDA)
 #include "cuda/cuda_ops.h"
 #endif
@@ -114,11 +116,21 @@ PYBIND11_MODULE(_C, m) {
   m.attr("API_VERSION") = kNativeApiVersion;
 #if defined(BETAVAE_WITH_CUDA)
   m.attr("WITH_CUDA") = true;
+  // What the CUDA kernels were compiled for, as CMake names it: "75-real,...,120-virtual".
+  m.attr("CUDA_ARCHS") = BETAVAE_CUDA_ARCHS;
 #else
   m.attr("WITH_CUDA") = false;
+  m.attr("CUDA_ARCHS") = "";
 #endif
   using py::arg;
   const auto nogil = py::call_guard<py::gil_scoped_release>();
+
+  namespace dispatch = betavae::cpu_dispatch;
+  m.def("cpu_isa", &dispatch::selected_isa,
+        "The instruction-set path of the CPU kernels (chosen at the first call; BETAVAE_CPU_ISA).");
+  m.def("cpu_isas", &dispatch::supported_isas, "The built CPU paths this CPU can run, best first.");
+  m.def("cpu_has", &dispatch::cpu_has, arg("feature"),
+        "Whether the CPU has avx512_bf16, amx_bf16, avx512 (x86-64-v4) or avx2 (x86-64-v3).");
 
   m.def(
       "cpu_philox_words",
@@ -163,14 +175,14 @@ PYBIND11_MODULE(_C, m) {
       nogil);
   m.def(
       "cpu_bernoulli_nll_forward",
-      [](uintptr_t logits, uintptr_t target, uintptr_t out, int64_t rows, int64_t cols,
-         int logits_dtype, int target_dtype, int threads) {
+      [](uintptr_t logits, uintptr_t target, uintptr_t out, uintptr_t grad_unit, int64_t rows,
+         int64_t cols, int logits_dtype, int target_dtype, int threads) {
         betavae::cpu::bernoulli_nll_forward(ptr<const void>(logits), ptr<const void>(target),
-                                            ptr<void>(out), rows, cols, logits_dtype,
-                                            target_dtype, threads);
+                                            ptr<void>(out), ptr<void>(grad_unit), rows, cols,
+                                            logits_dtype, target_dtype, threads);
       },
-      arg("logits"), arg("target"), arg("out"), arg("rows"), arg("cols"), arg("logits_dtype"),
-      arg("target_dtype"), arg("threads"), nogil);
+      arg("logits"), arg("target"), arg("out"), arg("grad_unit"), arg("rows"), arg("cols"),
+      arg("logits_dtype"), arg("target_dtype"), arg("threads"), nogil);
   m.def(
       "cpu_bernoulli_nll_backward",
       [](uintptr_t grad_out, uintptr_t logits, uintptr_t target, uintptr_t grad_logits,

@@ -9,6 +9,23 @@
 #define BV_HD inline __attribute__((always_inline))
 #endif
 
+// The CPU kernels are compiled once per instruction set (CMakeLists.txt passes BV_ISA=isa_avx512,
+// isa_avx2, ...), each copy inside its own inline namespace betavae::BV_ISA, so that an inline
+// function emitted out of line by one copy can never stand in for another copy's at link time (an
+// AVX-512 instruction reaching an AVX2 machine). Code built once (bindings, dispatch, CUDA) has no
+// BV_ISA and uses plain betavae::.
+#if defined(BV_ISA)
+#define BV_NAMESPACE_BEGIN \
+  namespace betavae {      \
+  inline namespace BV_ISA {
+#define BV_NAMESPACE_END \
+  }                      \
+  }
+#else
+#define BV_NAMESPACE_BEGIN namespace betavae {
+#define BV_NAMESPACE_END }
+#endif
+
 namespace betavae {
 
 // Keep in sync with betavae/ops/native.py (DTYPE_CODES).
@@ -21,6 +38,6 @@ enum DType : int {
 };
 
 // Bumped whenever a binding's signature changes, so a stale build is detected at import.
-constexpr int kNativeApiVersion = 2;
+constexpr int kNativeApiVersion = 3;
 
 }  // namespace betavae

@@ -12,7 +12,7 @@
 #include "cpu/vecmath.h"
 #endif
 
-namespace betavae {
+BV_NAMESPACE_BEGIN
 
 BV_HD float fused_exp(float x) {
 #if defined(__CUDA_ARCH__)
@@ -62,6 +62,18 @@ BV_HD T bce_with_logits_grad(T x, T t) {
   return sig - t;
 }
 
+// The loss and its derivative together, sharing exp(-|x|): the same bits as bce_with_logits and
+// bce_with_logits_grad (the same operations in the same order).
+template <typename T>
+BV_HD void bce_with_logits_and_grad(T x, T t, T& loss, T& grad) {
+  const T ax = x < T(0) ? -x : x;
+  const T relu = x > T(0) ? x : T(0);
+  const T e = fused_exp_nonpositive(-ax);
+  loss = relu - x * t + log1p_unit(e);
+  const T inv = T(1) / (T(1) + e);
+  grad = (x >= T(0) ? inv : e * inv) - t;
+}
+
 // Reparameterised sample and KL(N(mu, exp(lv)) || N(0, 1)) of one latent element.
 template <typename T>
 BV_HD void sample_kl_forward(T mu, T lv, T eps, T& z, T& kl) {
@@ -78,4 +90,4 @@ BV_HD void sample_kl_backward(T gz, T gkl, T mu, T lv, T eps, T& gmu, T& glv) {
   glv = T(0.5) * (gz * eps * sigma + gkl * (sigma * sigma - T(1)));
 }
 
-}  // namespace betavae
+BV_NAMESPACE_END

@@ -10,7 +10,7 @@
 #include "cpu/vecmath.h"
 #endif
 
-namespace betavae {
+BV_NAMESPACE_BEGIN
 
 constexpr uint32_t kPhiloxMulA = 0xD2511F53u;
 constexpr uint32_t kPhiloxMulB = 0xCD9E8D57u;
@@ -99,4 +99,4 @@ BV_HD float normal_at(uint64_t seed, uint64_t counter) {
   return normal_from_words(w0, w1);
 }
 
-}  // namespace betavae
+BV_NAMESPACE_END

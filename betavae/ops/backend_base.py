@@ -16,6 +16,10 @@ class Backend:
 
     name: str = ""
     dtypes: tuple[torch.dtype, ...] = ()
+    # True when the backend has bernoulli_nll_forward_with_grad(logits, target) -> (loss,
+    # d loss/d logits): the forward of a training step then also gives the element gradients, and
+    # the backward only scales them by each row's upstream gradient (no second pass of exp).
+    fuses_nll_gradient: bool = False
 
     def unavailable_reason(self) -> str | None:
         """None when usable on this machine, else a sentence saying why not."""
@@ -23,6 +27,11 @@ class Backend:
 
     def supports_device(self, device: torch.device) -> bool:
         raise NotImplementedError
+
+    def device_problem(self, device: torch.device) -> str | None:
+        """None when the backend can run on this particular device, else why not (e.g. a GPU
+        the build has no code for). Only asked for devices of a supported type."""
+        return None
 
     def philox_words(self, n: int, seed: int, offset: int, device: torch.device) -> torch.Tensor:
         """int64 tensor (n, 4): the Philox words of counters offset..offset+n-1 (for tests)."""
@@ -68,9 +77,9 @@ def nll_output_dtype(logits_dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if logits_dtype in (torch.float16, torch.bfloat16) else logits_dtype
 
 
-def scalar_value(tensor: torch.Tensor) -> int:
-    """Host value of a seed/offset scalar tensor (a sync when it lives on a GPU)."""
-    return int(tensor.item())
+def scalar_value(tensor: torch.Tensor | int) -> int:
+    """Host value of a seed/offset scalar tensor (a sync when it lives on a GPU); ints pass."""
+    return tensor if type(tensor) is int else int(tensor.item())
 
 
 def as_int64_bits(value: int) -> int:

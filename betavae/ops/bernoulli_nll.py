@@ -52,17 +52,33 @@ bernoulli_nll_op.register_autograd(_backward, setup_context=_setup_context)
 
 class _EagerBernoulliNLL(torch.autograd.Function):
     """Eager fast path onto the same backend calls as the custom op, without the ~40 us per call of
-    custom-op dispatch. torch.compile traces the custom op instead (see bernoulli_nll)."""
+    custom-op dispatch. torch.compile traces the custom op instead (see bernoulli_nll).
+
+    When the logits need a gradient and the backend can (cpu), the forward pass also writes the
+    element gradients sigmoid(x) − t, sharing exp(−|x|) with the loss, and the backward pass scales
+    them in place by each row's upstream gradient and hands that buffer on as the gradient: one
+    pass of the transcendental math and no second gradient-sized allocation. A second backward
+    through the same graph (retain_graph) finds the buffer used and recomputes with the kernel."""
 
     @staticmethod
     def forward(ctx, logits, target, backend):
+        impl = backends.get(backend)
+        flat_logits, flat_target = _flat(logits), _flat(_as_kernel_target(target))
         ctx.save_for_backward(logits, target)
         ctx.backend = backend
-        return _run_forward(logits, target, backend)
+        ctx.grad_unit = None
+        if ctx.needs_input_grad[0] and impl.fuses_nll_gradient:
+            loss, ctx.grad_unit = impl.bernoulli_nll_forward_with_grad(flat_logits, flat_target)
+            return loss
+        return impl.bernoulli_nll_forward(flat_logits, flat_target)
 
     @staticmethod
     def backward(ctx, grad):
         logits, target = ctx.saved_tensors
+        if ctx.grad_unit is not None:  # element gradients from the forward pass; used once
+            grad_logits, ctx.grad_unit = ctx.grad_unit, None
+            grad_logits.mul_(grad.to(grad_logits.dtype).unsqueeze(1))
+            return grad_logits.view(logits.shape), None, None
         return _run_backward(grad, logits, target, ctx.backend), None, None
 
 

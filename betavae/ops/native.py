@@ -11,7 +11,7 @@ from types import ModuleType
 
 import torch
 
-NATIVE_API_VERSION = 2  # must equal csrc/common.h kNativeApiVersion
+NATIVE_API_VERSION = 3  # must equal csrc/common.h kNativeApiVersion
 
 # Keep in sync with csrc/common.h (enum DType).
 DTYPE_CODES = {

@@ -8,7 +8,8 @@
 #include "normal_loop.h"
 #include "parallel.h"
 
-namespace betavae::cpu {
+BV_NAMESPACE_BEGIN
+namespace cpu {
 namespace {
 
 template <typename T>
@@ -107,4 +108,5 @@ void gaussian_sample_kl_backward(const void* grad_z, const void* grad_kl, const 
   bad_dtype();
 }
 
-}  // namespace betavae::cpu
+}  // namespace cpu
+BV_NAMESPACE_END

@@ -8,7 +8,8 @@
 #include "../philox.h"
 #include "philox_avx512.h"
 
-namespace betavae::cpu {
+BV_NAMESPACE_BEGIN
+namespace cpu {
 
 // Calls body(i, eps) for every i in [begin, end); body must be inlinable and free of loop-carried
 // dependences (the loops are `omp simd`).
@@ -29,4 +30,5 @@ inline __attribute__((always_inline)) void for_each_normal(uint64_t seed, uint64
   for (int64_t j = i; j < end; ++j) body(j, normal_at(seed, offset + static_cast<uint64_t>(j)));
 }
 
-}  // namespace betavae::cpu
+}  // namespace cpu
+BV_NAMESPACE_END

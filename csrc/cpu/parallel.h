@@ -4,7 +4,10 @@
 #pragma once
 #include <cstdint>
 
-namespace betavae::cpu {
+#include "../common.h"
+
+BV_NAMESPACE_BEGIN
+namespace cpu {
 
 constexpr int64_t kElementChunk = 16384;  // elements per task for element-wise loops
 constexpr int64_t kReduceChunk = 4096;    // elements per partial sum in row reductions
@@ -22,4 +25,5 @@ void parallel_for_chunks(int64_t num_chunks, int num_threads, const F& body) {
   for (int64_t c = 0; c < num_chunks; ++c) body(c);
 }
 
-}  // namespace betavae::cpu
+}  // namespace cpu
+BV_NAMESPACE_END

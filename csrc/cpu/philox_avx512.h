@@ -10,7 +10,8 @@
 
 #include "../philox.h"
 
-namespace betavae::cpu {
+BV_NAMESPACE_BEGIN
+namespace cpu {
 
 #define BV_AVX512_AVAILABLE 1
 
@@ -53,5 +54,6 @@ inline __attribute__((always_inline)) void philox16_w01(uint64_t seed, uint64_t 
   _mm512_storeu_si512(w1, c1);
 }
 
-}  // namespace betavae::cpu
+}  // namespace cpu
+BV_NAMESPACE_END
 #endif

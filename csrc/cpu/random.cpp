@@ -5,7 +5,8 @@
 #include "normal_loop.h"
 #include "parallel.h"
 
-namespace betavae::cpu {
+BV_NAMESPACE_BEGIN
+namespace cpu {
 namespace {
 
 void words_chunk(uint32_t* __restrict out, int64_t begin, int64_t end, uint64_t seed,
@@ -60,4 +61,5 @@ void standard_normal(float* out, int64_t n, uint64_t seed, uint64_t offset, int 
              num_threads);
 }
 
-}  // namespace betavae::cpu
+}  // namespace cpu
+BV_NAMESPACE_END

@@ -14,10 +14,13 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../common.h"
+
 // Forced inlining: a call left in a loop body stops GCC from vectorising the loop.
 #define BV_CPU_INLINE inline __attribute__((always_inline))
 
-namespace betavae::cpu {
+BV_NAMESPACE_BEGIN
+namespace cpu {
 
 BV_CPU_INLINE float bits_as_float(uint32_t bits) {
   float f;
@@ -150,4 +153,5 @@ BV_CPU_INLINE float cos_f32(float x) {
   return ((quadrant + 1) & 2) ? -even : even;  // negative in quadrants 1 and 2
 }
 
-}  // namespace betavae::cpu
+}  // namespace cpu
+BV_NAMESPACE_END
