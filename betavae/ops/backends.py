@@ -55,7 +55,11 @@ def _usable(name: str, device: torch.device, dtype: torch.dtype) -> bool:
     if unavailable_reason(name) is not None:
         return False
     backend = get(name)
-    return backend.supports_device(device) and dtype in backend.dtypes
+    return (
+        backend.supports_device(device)
+        and dtype in backend.dtypes
+        and backend.device_problem(device) is None
+    )
 
 
 def resolve(backend: str, device: torch.device, dtype: torch.dtype, op: str) -> str:
@@ -88,6 +92,9 @@ def resolve(backend: str, device: torch.device, dtype: torch.dtype, op: str) -> 
             f"{op}: backend {backend!r} cannot take tensors on device {device}; "
             f"backends for that device: {fits}"
         )
+    problem = impl.device_problem(device)
+    if problem is not None:
+        raise ValueError(f"{op}: backend {backend!r} cannot run on {device}: {problem}")
     if dtype not in impl.dtypes:
         names = ", ".join(str(d).replace("torch.", "") for d in impl.dtypes)
         given = str(dtype).replace("torch.", "")

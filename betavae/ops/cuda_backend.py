@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from . import native
+from . import cuda_archs, native
 from .backend_base import Backend, nll_output_dtype
 
 
@@ -26,6 +26,9 @@ class CudaBackend(Backend):
     name = "cuda"
     dtypes = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
+    def __init__(self) -> None:
+        self._problems: dict[int, str | None] = {}  # per device index: missing code, or None
+
     def unavailable_reason(self) -> str | None:
         error = native.load_error()
         if error:
@@ -38,6 +41,16 @@ class CudaBackend(Backend):
 
     def supports_device(self, device: torch.device) -> bool:
         return device.type == "cuda"
+
+    def device_problem(self, device: torch.device) -> str | None:
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        if index not in self._problems:
+            self._problems[index] = cuda_archs.missing_code_reason(
+                native.require().CUDA_ARCHS,
+                torch.cuda.get_device_capability(index),
+                torch.cuda.get_device_name(index),
+            )
+        return self._problems[index]
 
     def philox_words(self, n, seed, offset, device):
         out = torch.empty(n, 4, dtype=torch.int32, device=device)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 from types import ModuleType
 
 import torch
@@ -15,6 +16,24 @@ from .backend_base import Backend, as_int64_bits, nll_output_dtype
 
 BLOCK = 1024
 ROW_BLOCK = 2048
+
+# The kernels rely on tl.randint4x running 32-bit Philox on int64 offsets and on
+# `.to(..., bitcast=True)` as Triton 3.4 and later do them; older releases give other noise.
+MIN_TRITON = (3, 4)
+
+
+def triton_version_problem(version: str) -> str | None:
+    """None when Triton ``version`` is new enough for the kernels, else why not."""
+    match = re.match(r"(\d+)\.(\d+)", version)
+    if match is None:
+        return f"cannot read the Triton version {version!r}; betavae's kernels need >= 3.4"
+    if (int(match[1]), int(match[2])) < MIN_TRITON:
+        return (
+            f"Triton {version} is too old: betavae's kernels need Triton >= "
+            f"{MIN_TRITON[0]}.{MIN_TRITON[1]} (its tl.randint4x Philox on int64 offsets and "
+            "bitcast semantics); `pip install 'triton>=3.4'`"
+        )
+    return None
 
 
 def _interpreting() -> bool:
@@ -43,6 +62,14 @@ class TritonBackend(Backend):
 
     def _load(self) -> dict[str, ModuleType] | None:
         if self._kernels is None and self._error is None:
+            try:
+                import triton
+            except ImportError as exc:
+                self._error = f"Triton kernels unavailable ({exc}); `pip install triton`"
+                return None
+            self._error = triton_version_problem(getattr(triton, "__version__", ""))
+            if self._error is not None:
+                return None
             try:
                 self._kernels = {
                     name: importlib.import_module(f"betavae.kernels.{name}")
