@@ -66,36 +66,58 @@ gaussian_sample_kl_op.register_autograd(_backward, setup_context=_setup_context)
 
 class _EagerGaussianSampleKL(torch.autograd.Function):
     """Eager fast path onto the same backend calls as the custom op, without the ~40 us per call of
-    custom-op dispatch. torch.compile traces the custom op instead (see gaussian_sample_kl)."""
+    custom-op dispatch. torch.compile traces the custom op instead (see gaussian_sample_kl). Kept
+    lean (DESIGN.md speed goals: at (64, 10) the whole op is a few microseconds of kernel inside
+    tens of microseconds of Python): only mu and logvar go through save_for_backward, seed and
+    offset ride on ctx, and inputs that are already contiguous are not touched."""
 
     @staticmethod
     def forward(ctx, mu, logvar, seed, offset, backend):
-        ctx.save_for_backward(mu, logvar, seed, offset)
-        ctx.backend = backend
+        mu, logvar = _contiguous(mu), _contiguous(logvar)
+        ctx.save_for_backward(mu, logvar)
+        if backend == "cpu":  # read the scalars once, not again in the backward pass
+            seed, offset = int(seed), int(offset)
+        ctx.rng = (seed, offset, backend)
         ctx.set_materialize_grads(False)
-        return _run_forward(mu, logvar, seed, offset, backend)
+        return backends.get(backend).gaussian_sample_kl_forward(mu, logvar, seed, offset)
 
     @staticmethod
     def backward(ctx, grad_z, grad_kl):
-        mu, logvar, seed, offset = ctx.saved_tensors
-        grads = _run_backward(grad_z, grad_kl, mu, logvar, seed, offset, ctx.backend)
+        mu, logvar = ctx.saved_tensors
+        seed, offset, backend = ctx.rng
+        grads = _run_backward(grad_z, grad_kl, mu, logvar, seed, offset, backend)
         return grads[0], grads[1], None, None, None
 
 
+def _contiguous(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor if tensor.is_contiguous() else tensor.contiguous()
+
+
 def _run_forward(mu, logvar, seed, offset, backend: str):
-    """Contiguous inputs for the kernels; shared by the custom op and the eager fast path."""
+    """Contiguous inputs for the kernels (the custom op's path)."""
     return backends.get(backend).gaussian_sample_kl_forward(
-        mu.contiguous(), logvar.contiguous(), seed, offset
+        _contiguous(mu), _contiguous(logvar), seed, offset
     )
 
 
+def _gradient_in(grad: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+    """An upstream gradient as the kernels take it: None stays None (the kernels skip it); others
+    contiguous in the compute dtype (they often arrive expanded)."""
+    if grad is None:
+        return None
+    if grad.dtype != dtype:
+        grad = grad.to(dtype)
+    return _contiguous(grad)
+
+
 def _run_backward(grad_z, grad_kl, mu, logvar, seed, offset, backend: str):
-    """Absent gradients stay None (the kernels skip them); present ones become contiguous in mu's
-    dtype."""
-    grad_z = None if grad_z is None else grad_z.to(mu.dtype).contiguous()
-    grad_kl = None if grad_kl is None else grad_kl.to(mu.dtype).contiguous()
     return backends.get(backend).gaussian_sample_kl_backward(
-        grad_z, grad_kl, mu.contiguous(), logvar.contiguous(), seed, offset
+        _gradient_in(grad_z, mu.dtype),
+        _gradient_in(grad_kl, mu.dtype),
+        _contiguous(mu),
+        _contiguous(logvar),
+        seed,
+        offset,
     )
 
 
