@@ -48,7 +48,7 @@ class TrainConfig:
     save_every: int = 5000  # steps between checkpoints
     image_every: int = 10_000  # steps between reconstruction/traversal pictures
     compile: bool = False  # torch.compile the model step
-    amp: bool = False  # bf16 autocast of the model on CUDA
+    amp: bool = False  # bf16 autocast of the model (CUDA, or a CPU with native bf16)
     quiet: bool = False  # no progress bar or log lines
     blob_width: float = 3.0  # blob standard deviation in pixels (data=blobs)
 

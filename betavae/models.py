@@ -40,7 +40,7 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         for conv in self.convs:
-            x = torch.relu(conv(x))
+            x = torch.relu_(conv(x))  # in place: a convolution does not need its output
         stats = self.fc(x.flatten(1))
         return stats[:, : self.latent_dim], stats[:, self.latent_dim :]
 
@@ -65,7 +65,7 @@ class Decoder(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.fc(z).view(-1, 32, 4, 4)
         for deconv in self.deconvs[:-1]:
-            x = torch.relu(deconv(x))
+            x = torch.relu_(deconv(x))
         return self.deconvs[-1](x)
 
 

@@ -44,15 +44,17 @@ def capacity_at(step: int, c_max: float, c_steps: int) -> float:
 
 
 def _terms(logits, target, kl_elements, backend):
-    """(recon, KL, per-latent KL), reduced in float32 at least: under bf16 autocast the KL
-    arrives in bf16, whose spacing at 25 nats is 0.125 nats, which would quantise γ·|KL − C| in
-    steps of 125 and zero its gradient near C."""
-    recon = _at_least_fp32(ops.bernoulli_nll(logits, target, backend=backend)).mean()
-    kl_per_latent = _at_least_fp32(kl_elements).mean(0)
+    """(recon, KL, per-latent KL), computed and reduced in float32 at least: under bf16 autocast
+    the decoder's logits and a KL taken in bf16 would arrive in bf16, whose spacing at 25 nats is
+    0.125 nats, which would quantise γ·|KL − C| in steps of 125 and zero its gradient near C (and
+    the CPU kernels take float32/float64 only)."""
+    recon = ops.bernoulli_nll(at_least_fp32(logits), target, backend=backend).mean()
+    kl_per_latent = at_least_fp32(kl_elements).mean(0)
     return recon, kl_per_latent.sum(), kl_per_latent
 
 
-def _at_least_fp32(tensor: torch.Tensor) -> torch.Tensor:
+def at_least_fp32(tensor: torch.Tensor) -> torch.Tensor:
+    """float16/bfloat16 tensors as float32; float32/float64 unchanged (no copy)."""
     return tensor.float() if tensor.dtype in (torch.float16, torch.bfloat16) else tensor
 
 
