@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 
 def _table_rows(text: str) -> list[list[str]]:
@@ -27,16 +28,20 @@ def test_ops_quick_writes_a_markdown_table(tmp_path):
     header, body = rows[0], rows[2:]
     assert header[:5] == ["op", "shape", "target", "pass", "impl"]
     assert "vs compiled ref" in header and "of copy BW" in header
+    assert "vs user eager" in header and "vs user compiled" in header
     assert all(len(r) == len(header) for r in body)
     impls = {r[4] for r in body}
-    assert {"reference", "cpu"} <= impls
+    assert {"user", "reference", "cpu"} <= impls
     assert not impls & {"cuda", "triton"}, "only backends that take CPU tensors (no interpreter)"
     assert {(r[0], r[3]) for r in body} >= {
         ("bernoulli_nll", "fwd+bwd"),
         ("gaussian_sample_kl", "fwd+bwd"),
     }
+    user_eager = header.index("vs user eager")
     for r in body:
-        assert float(r[5]) > 0 and r[9].endswith("x")
+        assert float(r[5]) > 0 and r[user_eager].endswith("x")
+        if r[4] == "user":
+            assert r[user_eager] == "1.00x"
 
 
 def test_data_bench_table():
@@ -82,4 +87,15 @@ def test_train_bench_without_compile(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     rows = _table_rows(out.read_text())
-    assert [r[0] for r in rows[2:]] == ["plain PyTorch loop", "fused loss", "reference loss"]
+    assert rows[0][:4] == ["loop", "loss backend", "precision", "torch.compile"]
+    body = [(r[0], r[2], r[3]) for r in rows[2:]]
+    from betavae.amp import amp_problem
+    from betavae.bench.train import FUSED, PLAIN, REFERENCE
+
+    expected = [(PLAIN, "float32", "no"), (FUSED, "float32", "no"), (REFERENCE, "float32", "no")]
+    if amp_problem(torch.device("cpu")) is None:
+        expected.insert(1, (PLAIN, "bf16 autocast", "no"))
+        expected.insert(3, (FUSED, "bf16 autocast", "no"))
+    assert body == expected
+    assert rows[2][5] == "1.00x"  # the plain loop is the yardstick
+    assert all(float(r[4]) > 0 and r[5].endswith("x") for r in rows[2:])

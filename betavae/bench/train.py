@@ -1,8 +1,14 @@
-"""``python -m betavae.bench train``: training images/s of the Burgess model at batch 64 — the
-trainer's step (fused loss, uint8 targets, channels-last) against the same step with the reference
-loss, with and without torch.compile, and against a plain PyTorch loop (same model, batch and
-optimiser, data preloaded as float, eager, default memory format) — all in one run; plus the share
-of the step spent sampling data."""
+"""``python -m betavae.bench train``: training images/s of the Burgess model at batch 64, side by
+side in one run, each variant in a fresh process:
+
+- the anchors' plain loop (the loss code of betavae/bench/user_code.py: ``randn_like``, the KL
+  formula, ``binary_cross_entropy_with_logits``; float data preloaded in memory, default memory
+  format, no fused ops), eager, under bf16 autocast, and under ``torch.compile``: the baselines;
+- the betavae trainer's step (fused loss ops, uint8 targets, channels-last; ``train.training_step``)
+  in float32 and with ``--amp``, eager and compiled;
+- the same step with the ``reference`` loss backend (the value oracle);
+
+plus the share of the fused step spent sampling data."""
 
 from __future__ import annotations
 
@@ -11,13 +17,13 @@ import statistics
 import time
 
 import torch
-import torch.nn.functional as F
 
+from betavae.amp import amp_problem, autocast
 from betavae.data import BatchSampler, get_dataset
 from betavae.models import BurgessVAE
 from betavae.objectives import CapacityLoss
-from betavae.train import TrainingStep, training_step
 
+from . import user_code
 from .report import markdown_table, text_table
 
 
@@ -38,22 +44,30 @@ def _images_per_s(step_fn, steps: int, warmup: int, batch: int, device, windows:
     return statistics.median(rates)
 
 
-def plain_loop(data, device, batch: int):
-    """The baseline a user would write: float data, eager, default layout, torch losses."""
+def plain_loop(data, device, batch: int, amp: bool = False, compile_model: bool = False):
+    """The baseline a user would write (the anchors' loop): float data, default layout, the loss
+    of ``user_code.capacity_loss``; optionally the forward and loss under bf16 autocast, or the
+    forward + loss function compiled."""
     torch.manual_seed(0)
     vae = BurgessVAE(data.channels).to(device)
     opt = torch.optim.Adam(vae.parameters(), lr=5e-4)
     pool = data.images[torch.arange(0, len(data), max(1, len(data) // 8192))].float().to(device)
     pool = pool / data.images.max_value
 
+    def loss_of(x, capacity):
+        with autocast(device, amp):
+            mu, logvar = vae.encode(x)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            logits = vae.decode(z)
+            return user_code.capacity_loss(logits, x, mu, logvar, 1000.0, capacity)
+
+    if compile_model:
+        loss_of = torch.compile(loss_of)
+
     def step(k):
         x = pool[torch.randint(len(pool), (batch,), device=device)]
-        mu, logvar = vae.encode(x)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        logits = vae.decode(z)
-        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / batch
-        kl = (0.5 * (mu.square() + logvar.exp() - logvar - 1)).sum(1).mean()
-        loss = recon + 1000.0 * (kl - min(25.0, 25.0 * k / 100_000)).abs()
+        capacity = torch.tensor(min(25.0, 25.0 * k / 100_000), device=device)
+        loss = loss_of(x, capacity)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -61,10 +75,14 @@ def plain_loop(data, device, batch: int):
     return step
 
 
-def fused_loop(data, device, batch: int, backend: str, compile_model: bool):
+def fused_loop(data, device, batch: int, backend: str, compile_model: bool, amp: bool = False):
+    """The betavae trainer's step. Imported here, not at the top: importing betavae.train tunes the
+    process (betavae/process_tuning.py), which the plain loop's process must not get."""
+    from betavae.train import TrainingStep, make_optimizer, training_step
+
     torch.manual_seed(0)
     vae = BurgessVAE(data.channels).to(device, memory_format=torch.channels_last)
-    opt = torch.optim.Adam(vae.parameters(), lr=5e-4)
+    opt = make_optimizer(vae, 5e-4, device)
     module = TrainingStep(vae, backend)
     if compile_model:
         module = torch.compile(module)
@@ -73,21 +91,31 @@ def fused_loop(data, device, batch: int, backend: str, compile_model: bool):
     seed = torch.tensor(0)
 
     def step(k):
-        training_step(module, loss_fn, opt, sampler, batch, seed, torch.tensor(k * batch * 10), k)
+        offset = torch.tensor(k * batch * 10)
+        training_step(module, loss_fn, opt, sampler, batch, seed, offset, k, amp)
 
     return step, sampler
 
 
 def _measure(
-    variant: str, backend: str, compiled: bool, device: str, data_name: str, batch: int, steps: int
+    variant: str,
+    backend: str,
+    compiled: bool,
+    amp: bool,
+    device: str,
+    data_name: str,
+    batch: int,
+    steps: int,
 ) -> tuple[float, float | None]:
     """(images/s, sampling share or None) of one variant; runs in its own process."""
     dev = torch.device(device)
     data = get_dataset(data_name, quiet=True) if "dsprites" in data_name else get_dataset(data_name)
+    warmup = 5 if compiled else 3
     if variant == "plain":
-        return _images_per_s(plain_loop(data, dev, batch), steps, 3, batch, dev), None
-    step, sampler = fused_loop(data, dev, batch, backend, compiled)
-    rate = _images_per_s(step, steps, 5 if compiled else 3, batch, dev)
+        step = plain_loop(data, dev, batch, amp, compiled)
+        return _images_per_s(step, steps, warmup, batch, dev), None
+    step, sampler = fused_loop(data, dev, batch, backend, compiled, amp)
+    rate = _images_per_s(step, steps, warmup, batch, dev)
     sample_rate = _images_per_s(lambda k: sampler.sample(batch), steps * 10, 3, batch, dev)
     return rate, rate / sample_rate
 
@@ -104,6 +132,24 @@ def _in_subprocess(args: tuple, timeout_s: float):
             return None
 
 
+PLAIN = "anchors' plain loop"
+FUSED = "betavae step, fused loss"
+REFERENCE = "betavae step, reference loss"
+
+
+def variants(use_compile: bool, amp: bool) -> list[tuple[str, str, str, bool, bool]]:
+    """(label, variant, loss backend, compiled, amp) of every row, baselines first."""
+    rows = [(PLAIN, "plain", "-", False, False)]
+    rows += [(PLAIN, "plain", "-", False, True)] if amp else []
+    rows += [(PLAIN, "plain", "-", True, False)] if use_compile else []
+    rows += [(FUSED, "fused", "auto", False, False)]
+    rows += [(FUSED, "fused", "auto", False, True)] if amp else []
+    rows += [(FUSED, "fused", "auto", True, False)] if use_compile else []
+    rows += [(FUSED, "fused", "auto", True, True)] if use_compile and amp else []
+    rows += [(REFERENCE, "fused", "reference", False, False)]
+    return rows
+
+
 def run(
     device: str = "cpu",
     data_name: str = "dsprites",
@@ -112,44 +158,40 @@ def run(
     use_compile: bool = True,
     timeout_s: float = 240.0,
 ) -> tuple[str, str]:
-    variants = [
-        ("plain PyTorch loop", "plain", "-", False),
-        ("fused loss", "fused", "auto", False),
-        ("reference loss", "fused", "reference", False),
-    ]
-    if use_compile:
-        variants += [
-            ("fused loss", "fused", "auto", True),
-            ("reference loss", "fused", "reference", True),
-        ]
-    rows, plain, sample_share = [], None, None
-    for label, variant, backend, compiled in variants:
-        result = _in_subprocess(
-            (variant, backend, compiled, device, data_name, batch, steps), timeout_s
-        )
+    amp_reason = amp_problem(torch.device(device))
+    rows, rates, sample_share = [], {}, None
+    for label, variant, backend, compiled, amp in variants(use_compile, amp_reason is None):
+        args = (variant, backend, compiled, amp, device, data_name, batch, steps)
+        result = _in_subprocess(args, timeout_s)
+        cells = [label, backend, "bf16 autocast" if amp else "float32", "yes" if compiled else "no"]
         if result is None:
-            rows.append(
-                [
-                    label,
-                    backend,
-                    "yes" if compiled else "no",
-                    f"did not finish in {timeout_s:.0f} s",
-                    "-",
-                ]
-            )
+            rows.append([*cells, f"did not finish in {timeout_s:.0f} s", "-", "-"])
             continue
         rate, share = result
-        plain = plain or rate
-        sample_share = share if sample_share is None else sample_share
-        rows.append(
-            [label, backend, "yes" if compiled else "no", f"{rate:.0f}", f"{rate / plain:.2f}x"]
-        )
-    headers = ["loop", "loss backend", "torch.compile", "images/s", "vs plain loop"]
+        rates[(variant, compiled, amp)] = rate
+        if share is not None and sample_share is None:
+            sample_share = share
+        ratios = [
+            f"{rate / base:.2f}x" if base else "-"
+            for base in (rates.get(("plain", False, False)), rates.get(("plain", True, False)))
+        ]
+        rows.append([*cells, f"{rate:.0f}", *ratios])
+    headers = [
+        "loop",
+        "loss backend",
+        "precision",
+        "torch.compile",
+        "images/s",
+        "vs plain loop",
+        "vs plain loop compiled",
+    ]
     share = f"{100 * sample_share:.1f}%" if sample_share is not None else "n/a"
+    amp_note = "" if amp_reason is None else f"; no bf16 rows: {amp_reason}"
     env = (
         f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
         f"batch {batch}, {data_name}, Burgess model, median of 3 windows of {steps} steps, "
-        f"each variant in a fresh process; data sampling takes {share} of the fused step"
+        f"each variant in a fresh process; data sampling takes {share} of the fused float32 "
+        f"step{amp_note}"
     )
     markdown = "\n\n".join(["# Training benchmark", env + ".", markdown_table(headers, rows)])
     return env + "\n" + text_table(headers, rows), markdown
