@@ -204,3 +204,34 @@ def test_cuda_graph_capture_of_a_training_step(backend):
         eager_loss = step()
         torch.testing.assert_close(replay_loss, eager_loss)
         torch.testing.assert_close(replay_grad, model.weight.grad)
+
+
+def test_cuda_build_has_code_for_this_gpu():
+    """The compiled architecture list covers the GPU under test, and auto picks the cuda backend."""
+    from betavae.ops import cuda_archs, native
+
+    if not native.with_cuda():
+        pytest.skip("built without CUDA")
+    capability = torch.cuda.get_device_capability()
+    assert cuda_archs.covers(native.require().CUDA_ARCHS, capability)
+    assert backends.get("cuda").device_problem(torch.device("cuda")) is None
+    assert backends.resolve("auto", torch.device("cuda"), torch.float32, "op") == "cuda"
+
+
+def test_training_step_under_amp_keeps_the_loss_in_fp32():
+    """CUDA --amp: the model in bf16, the fused ops and the loss terms in fp32."""
+    from betavae.data import BatchSampler, get_dataset
+    from betavae.models import BurgessVAE
+    from betavae.objectives import CapacityLoss
+    from betavae.train import TrainingStep, make_optimizer, training_step
+
+    device = torch.device("cuda")
+    data = get_dataset("blobs")
+    vae = BurgessVAE(data.channels).to(device, memory_format=torch.channels_last)
+    optimizer = make_optimizer(vae, 1e-4, device)
+    sampler = BatchSampler(data, device, seed=0)
+    module, loss_fn = TrainingStep(vae, "auto"), CapacityLoss(1000.0, 25.0, 100)
+    seed, offset = torch.tensor(0), torch.tensor(0)
+    terms = training_step(module, loss_fn, optimizer, sampler, 16, seed, offset, 0, True)
+    assert terms.loss.dtype == terms.recon.dtype == terms.kl.dtype == torch.float32
+    assert torch.isfinite(terms.loss)

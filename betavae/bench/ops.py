@@ -21,7 +21,7 @@ from betavae.ops import backends, reference
 
 from . import user_code
 from .report import markdown_table, text_table
-from .timing import allocated_bytes, copy_bandwidth, time_fn
+from .timing import allocated_bytes, copy_bandwidth, time_interleaved
 
 BASELINE_LABELS = {
     "user": "user eager",
@@ -140,20 +140,24 @@ def run(device: str = "cpu", quick: bool = False, use_compile: bool = True) -> t
         if quick and not case.quick:
             continue
         for backward in (False, True):
-            results = {}
+            fns, nbytes = {}, {}
             for impl in baselines + impls:
                 first, second = _inputs(case, dev, dtype)
                 if backward:
                     first.requires_grad_(True)
                     if case.op == "gaussian_sample_kl":
                         second.requires_grad_(True)
-                fn = _step(case, _make_call(case, impl, compiled), first, second, backward)
-                timing = time_fn(
-                    fn, dev, repeats=3 if quick else 7, min_time_s=0.02 if quick else 0.1
-                )
-                mem = allocated_bytes(fn, dev)
-                nbytes = ideal_bytes(case, first, second, backward)
-                results[impl] = (timing, mem, nbytes)
+                fns[impl] = _step(case, _make_call(case, impl, compiled), first, second, backward)
+                nbytes[impl] = ideal_bytes(case, first, second, backward)
+            # Round-robin, so that every implementation sees the same machine state (this VM
+            # drifts by 10-20 % within a minute): the ratios are side by side.
+            timings = time_interleaved(
+                fns, dev, repeats=3 if quick else 9, min_time_s=0.02 if quick else 0.1
+            )
+            results = {
+                impl: (timings[impl], allocated_bytes(fn, dev), nbytes[impl])
+                for impl, fn in fns.items()
+            }
             for impl, (timing, mem, nbytes) in results.items():
                 gbps = nbytes / timing.median_s / 1e9
                 rows.append(
@@ -189,6 +193,7 @@ def run(device: str = "cpu", quick: bool = False, use_compile: bool = True) -> t
         f"torch {torch.__version__}, device {dev}"
         + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else f" ({cpu_name})")
         + f", {torch.get_num_threads()} threads, copy bandwidth {copy_bw / 1e9:.2f} GB/s"
+        + (f", CPU kernel path {_cpu_path()}" if dev.type == "cpu" else "")
     )
     memory_note = (
         "extra MB: peak CUDA memory above the inputs"
@@ -214,6 +219,14 @@ def _ratio(results: dict, baseline: str, timing) -> str:
     """How many times faster than ``baseline`` (its median over this median), or "-"."""
     base = results.get(baseline)
     return f"{base[0].median_s / timing.median_s:.2f}x" if base else "-"
+
+
+def _cpu_path() -> str:
+    """The instruction-set path of the CPU kernels (csrc/cpu/dispatch.cpp), or why none."""
+    from betavae.ops import native
+
+    module = native.load()
+    return module.cpu_isa() if module is not None else "none (betavae._C not built)"
 
 
 def _cpu_model() -> str:

@@ -36,31 +36,53 @@ def time_fn(
     warmup: int = 2,
 ) -> Timing:
     """Per-call time of ``fn``: each repetition runs enough calls to last ``min_time_s``."""
-    for _ in range(warmup):
+    return time_interleaved({"fn": fn}, device, repeats, min_time_s, warmup)["fn"]
+
+
+def time_interleaved(
+    fns: dict[str, Callable[[], object]],
+    device: torch.device,
+    repeats: int = 7,
+    min_time_s: float = 0.05,
+    warmup: int = 2,
+) -> dict[str, Timing]:
+    """Per-call times of several functions measured in turns: repetition r of every function runs
+    before repetition r + 1 of any, so slow drifts of the machine hit all of them alike. Each
+    repetition runs enough calls to last ``min_time_s``."""
+    calls = {}
+    for name, fn in fns.items():
+        for _ in range(warmup):
+            fn()
+        _sync(device)
+        start = time.perf_counter()
         fn()
-    _sync(device)
-    start = time.perf_counter()
-    fn()
-    _sync(device)
-    once = max(time.perf_counter() - start, 1e-7)
-    calls = max(1, int(min_time_s / once))
-    samples = []
+        _sync(device)
+        calls[name] = max(1, int(min_time_s / max(time.perf_counter() - start, 1e-7)))
+    samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        if device.type == "cuda":
-            begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            begin.record()
-            for _ in range(calls):
-                fn()
-            end.record()
-            end.synchronize()
-            samples.append(begin.elapsed_time(end) / 1e3 / calls)
-        else:
-            start = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            samples.append((time.perf_counter() - start) / calls)
-    quartiles = statistics.quantiles(samples, n=4) if len(samples) > 1 else samples * 3
-    return Timing(statistics.median(samples), quartiles[0], quartiles[2])
+        for name, fn in fns.items():
+            samples[name].append(_time_calls(fn, calls[name], device))
+    timings = {}
+    for name, values in samples.items():
+        quartiles = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+        timings[name] = Timing(statistics.median(values), quartiles[0], quartiles[2])
+    return timings
+
+
+def _time_calls(fn: Callable[[], object], calls: int, device: torch.device) -> float:
+    """Seconds per call over ``calls`` back-to-back calls (CUDA events on a GPU)."""
+    if device.type == "cuda":
+        begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        begin.record()
+        for _ in range(calls):
+            fn()
+        end.record()
+        end.synchronize()
+        return begin.elapsed_time(end) / 1e3 / calls
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
 
 
 def copy_bandwidth(device: torch.device, megabytes: int = 256) -> float:

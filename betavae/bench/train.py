@@ -190,8 +190,9 @@ def run(
     env = (
         f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
         f"batch {batch}, {data_name}, Burgess model, median of 3 windows of {steps} steps, "
-        f"each variant in a fresh process; data sampling takes {share} of the fused float32 "
-        f"step{amp_note}"
+        f"each variant in a fresh process; the betavae rows run with the trainer's process "
+        f"settings (betavae/process_tuning.py), the plain loop without; data sampling takes "
+        f"{share} of the fused float32 step{amp_note}"
     )
     markdown = "\n\n".join(["# Training benchmark", env + ".", markdown_table(headers, rows)])
     return env + "\n" + text_table(headers, rows), markdown
