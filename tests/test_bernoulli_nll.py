@@ -113,3 +113,56 @@ def test_non_contiguous_inputs_are_handled():
     logits, target = _inputs((8, 16, 16), torch.float32, "uint8")
     got = ops.bernoulli_nll(logits.transpose(1, 2), target.transpose(1, 2), backend="cpu")
     torch.testing.assert_close(got, _torch_bce(logits.transpose(1, 2), target.transpose(1, 2)))
+
+
+def _fused_gradient_inputs():
+    gen = torch.Generator().manual_seed(7)
+    logits = torch.randn(6, 1, 33, 35, generator=gen) * 20
+    target = (torch.rand(6, 1, 33, 35, generator=gen) > 0.5).to(torch.uint8)
+    upstream = torch.randn(6, generator=gen)
+    return logits, target, upstream
+
+
+def test_gradient_from_the_forward_pass_equals_the_backward_kernels():
+    """The cpu backend's eager path writes sigmoid(x) − t in the forward pass and scales it in the
+    backward; the custom op (torch.compile's path) runs the backward kernel: same bits."""
+    logits, target, upstream = _fused_gradient_inputs()
+    fused = logits.clone().requires_grad_()
+    loss = ops.bernoulli_nll(fused, target, backend="cpu")
+    loss.backward(upstream)
+    separate = logits.clone().requires_grad_()
+    want = bernoulli_nll_op(separate, target, "cpu")
+    want.backward(upstream)
+    assert torch.equal(loss, want)
+    assert torch.equal(fused.grad, separate.grad)
+
+
+def test_second_backward_through_the_same_graph_recomputes():
+    logits, target, upstream = _fused_gradient_inputs()
+    logits.requires_grad_()
+    loss = ops.bernoulli_nll(logits, target, backend="cpu")
+    loss.backward(upstream, retain_graph=True)
+    first = logits.grad.clone()
+    logits.grad = None
+    loss.backward(upstream)  # the in-place scaled buffer is used up: the kernel recomputes
+    assert torch.equal(logits.grad, first)
+
+
+def test_no_gradient_buffer_under_no_grad(monkeypatch):
+    from betavae.ops import backends
+
+    calls = []
+    backend = backends.get("cpu")
+    original = backend.bernoulli_nll_forward_with_grad
+    monkeypatch.setattr(
+        backend,
+        "bernoulli_nll_forward_with_grad",
+        lambda *args: calls.append(1) or original(*args),
+    )
+    logits, target, _ = _fused_gradient_inputs()
+    logits.requires_grad_()
+    with torch.no_grad():
+        ops.bernoulli_nll(logits, target, backend="cpu")
+    assert calls == []
+    ops.bernoulli_nll(logits, target, backend="cpu")
+    assert calls == [1]

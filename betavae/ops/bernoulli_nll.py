@@ -61,13 +61,13 @@ class _EagerBernoulliNLL(torch.autograd.Function):
     through the same graph (retain_graph) finds the buffer used and recomputes with the kernel."""
 
     @staticmethod
-    def forward(ctx, logits, target, backend):
+    def forward(ctx, logits, target, backend, gradient_follows):
         impl = backends.get(backend)
         flat_logits, flat_target = _flat(logits), _flat(_as_kernel_target(target))
         ctx.save_for_backward(logits, target)
         ctx.backend = backend
         ctx.grad_unit = None
-        if ctx.needs_input_grad[0] and impl.fuses_nll_gradient:
+        if gradient_follows and impl.fuses_nll_gradient:
             loss, ctx.grad_unit = impl.bernoulli_nll_forward_with_grad(flat_logits, flat_target)
             return loss
         return impl.bernoulli_nll_forward(flat_logits, flat_target)
@@ -78,8 +78,8 @@ class _EagerBernoulliNLL(torch.autograd.Function):
         if ctx.grad_unit is not None:  # element gradients from the forward pass; used once
             grad_logits, ctx.grad_unit = ctx.grad_unit, None
             grad_logits.mul_(grad.to(grad_logits.dtype).unsqueeze(1))
-            return grad_logits.view(logits.shape), None, None
-        return _run_backward(grad, logits, target, ctx.backend), None, None
+            return grad_logits.view(logits.shape), None, None, None
+        return _run_backward(grad, logits, target, ctx.backend), None, None, None
 
 
 def _as_kernel_target(target: torch.Tensor) -> torch.Tensor:
@@ -128,4 +128,6 @@ def bernoulli_nll(
         target = target.to(logits.dtype)
     if torch.compiler.is_compiling():
         return bernoulli_nll_op(logits, target, name)
-    return _EagerBernoulliNLL.apply(logits, target, name)
+    # Inside forward, autograd reports needs_input_grad even under no_grad: decide here.
+    gradient_follows = logits.requires_grad and torch.is_grad_enabled()
+    return _EagerBernoulliNLL.apply(logits, target, name, gradient_follows)
