@@ -25,12 +25,19 @@ python3 -c "from betavae import ops; print('backends:', ops.available_backends()
 
 echo "== GPU tests + ops tests"
 timeout 420 python3 -m pytest -q -ra tests/test_gpu.py tests/test_rng.py tests/test_ops_api.py \
+  tests/test_backend_selection.py \
   --junitxml="$out/pytest.xml" 2>&1 | tee "$out/pytest.log" | tail -30
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 if python3 -c "import betavae.bench" 2>/dev/null; then
   echo "== ops benchmark"
   timeout 240 python3 -m betavae.bench ops --device cuda --out "$out/ops-gpu.md" 2>&1 | tee "$out/bench.log" | tail -40
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+if python3 -c "import betavae.bench" 2>/dev/null; then
+  echo "== training benchmark (no compile: its compile time would not fit)"
+  timeout 240 python3 -m betavae.bench train --device cuda --no-compile --out "$out/train-gpu.md" \
+    2>&1 | tee "$out/bench-train.log" | tail -15
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 echo "gpu_check status: $status"
