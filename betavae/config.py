@@ -100,7 +100,8 @@ PRESETS: dict[str, dict] = {
     # Fig. 3: the dSprites factors through per-factor Gaussian channels into the Burgess decoder,
     # trained with the dSprites capacity schedule.
     "generator": dict(data="dsprites", model="generator"),
-    # CPU demo (~6 min on 2 cores): a short capacity schedule that already separates x and y.
+    # CPU demo (~4 min on 2 cores, ~2 with --amp): a short capacity schedule that already
+    # separates x and y.
     # lr 1e-4: at 5e-4 and 1e-3 the decoder settles on the mean image and the posterior collapses
     # for thousands of steps (measured), too long for a demo.
     "quick": dict(
