@@ -89,7 +89,7 @@ def rng_scalar(op: str, name: str, value: object, allow_negative: bool) -> torch
     """Seed/offset as an int64 scalar tensor (the form the custom ops take)."""
     if isinstance(value, torch.Tensor):
         if value.dtype == torch.int64 and value.dim() == 0:  # the usual form: no conversion
-            if not allow_negative and value.device.type == "cpu" and not value.requires_grad:
+            if not allow_negative and value.device.type == "cpu":
                 if not torch.compiler.is_compiling() and int(value) < 0:
                     raise ValueError(f"{op}: {name} must be >= 0; got {int(value)}")
             return value
