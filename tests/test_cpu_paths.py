@@ -87,6 +87,17 @@ def test_unknown_path_name_is_refused_with_the_choices():
     assert "scalar" in done.stderr or "generic" in done.stderr
 
 
+@needs_native
+def test_cpu_feature_query_names_the_known_features():
+    module = native.require()
+    assert isinstance(module.cpu_has("avx2"), bool)
+    if os.uname().machine in ("x86_64", "AMD64"):
+        assert module.cpu_has("avx512") == ("avx512" in module.cpu_isas())
+        assert module.cpu_has("avx2") == ("avx2" in module.cpu_isas())
+        with pytest.raises(ValueError, match="cpu_has: unknown feature 'sse9'; known: avx512_bf16"):
+            module.cpu_has("sse9")
+
+
 def _qemu() -> str | None:
     path = shutil.which("qemu-x86_64")
     if path is None and os.environ.get("BETAVAE_EXPECT_QEMU") == "1":

@@ -65,10 +65,16 @@ bool always() { return true; }
 const Isa kIsas[] = {{"generic", &always, &betavae::isa_generic::cpu::kernel_table}};
 #endif
 
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
 std::string built_names() {
-  std::string names;
-  for (const Isa& isa : kIsas) names += std::string(names.empty() ? "" : ", ") + isa.name;
-  return names;
+  std::vector<std::string> names;
+  for (const Isa& isa : kIsas) names.emplace_back(isa.name);
+  return joined(names);
 }
 
 const Isa& choose() {
@@ -84,11 +90,12 @@ const Isa& choose() {
     if (!isa.supported()) {
       throw std::runtime_error("BETAVAE_CPU_ISA=" + wanted +
                                ": this CPU lacks the instructions of that path; it can run: " +
-                               supported_isas_joined());
+                               joined(supported_isas()));
     }
     return isa;
   }
-  throw std::runtime_error("BETAVAE_CPU_ISA=" + wanted + " is not a CPU path of this build; use auto or one of: " +
+  throw std::runtime_error("BETAVAE_CPU_ISA=" + wanted +
+                           " is not a CPU path of this build; use auto or one of: " +
                            built_names());
 }
 
@@ -98,12 +105,6 @@ const Isa& chosen() {
 }
 
 }  // namespace
-
-std::string supported_isas_joined() {
-  std::string names;
-  for (const std::string& name : supported_isas()) names += (names.empty() ? "" : ", ") + name;
-  return names;
-}
 
 std::vector<std::string> supported_isas() {
   std::vector<std::string> names;
@@ -120,8 +121,8 @@ bool cpu_has(const std::string& feature) {
   __builtin_cpu_init();
   if (feature == "avx512_bf16") return __builtin_cpu_supports("avx512bf16");
   if (feature == "amx_bf16") return __builtin_cpu_supports("amx-bf16");
-  if (feature == "avx512") return __builtin_cpu_supports("x86-64-v4");
-  if (feature == "avx2") return __builtin_cpu_supports("x86-64-v3");
+  if (feature == "avx512") return has_x86_64_v4();
+  if (feature == "avx2") return has_x86_64_v3();
   throw std::invalid_argument("cpu_has: unknown feature '" + feature +
                               "'; known: avx512_bf16, amx_bf16, avx512, avx2");
 #else

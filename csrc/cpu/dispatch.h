@@ -10,7 +10,6 @@ namespace betavae::cpu_dispatch {
 std::string selected_isa();
 // The paths of this build that this CPU can run, best first.
 std::vector<std::string> supported_isas();
-std::string supported_isas_joined();
 // Whether the CPU has a feature: avx512_bf16, amx_bf16, avx512 (x86-64-v4), avx2 (x86-64-v3).
 bool cpu_has(const std::string& feature);
 
