@@ -189,13 +189,13 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
     main_process = distributed.is_main(rank)
     failure = None
     try:
-        _check_amp(config.amp or bool(flags.get("amp")), device)
+        _check_amp(config.amp, device)  # before the run directory is made
         config, run_dir, state = (
             prepare_run_dir(config, flags)
             if main_process
             else (*_follower_setup(config, flags), None)
         )
-        _check_amp(config.amp, device)
+        _check_amp(config.amp, device)  # as resumed (the checkpoint's config may ask for it)
     except ValueError as exc:
         failure = exc
     # Every rank learns whether any rank's set-up failed, so none is left waiting in the DDP

@@ -57,8 +57,7 @@ def plain_loop(data, device, batch: int, amp: bool = False, compile_model: bool 
     def loss_of(x, capacity):
         with autocast(device, amp):
             mu, logvar = vae.encode(x)
-            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-            logits = vae.decode(z)
+            logits = vae.decode(user_code.reparameterise(mu, logvar))
             return user_code.capacity_loss(logits, x, mu, logvar, 1000.0, capacity)
 
     if compile_model:

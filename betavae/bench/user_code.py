@@ -13,12 +13,15 @@ import torch
 import torch.nn.functional as F
 
 
+def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """z = mu + σ·ε with ε from ``randn_like``."""
+    return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+
+
 def sample_kl(mu: torch.Tensor, logvar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """z = mu + σ·ε and the element-wise KL to N(0, 1), as a user writes them."""
-    std = torch.exp(0.5 * logvar)
-    z = mu + torch.randn_like(mu) * std
     kl = 0.5 * (mu * mu + logvar.exp() - logvar - 1)
-    return z, kl
+    return reparameterise(mu, logvar), kl
 
 
 def bernoulli_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

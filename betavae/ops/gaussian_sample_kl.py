@@ -79,7 +79,7 @@ class _EagerGaussianSampleKL(torch.autograd.Function):
             seed, offset = int(seed), int(offset)
         ctx.rng = (seed, offset, backend)
         ctx.set_materialize_grads(False)
-        return backends.get(backend).gaussian_sample_kl_forward(mu, logvar, seed, offset)
+        return _run_forward(mu, logvar, seed, offset, backend)
 
     @staticmethod
     def backward(ctx, grad_z, grad_kl):
@@ -94,7 +94,7 @@ def _contiguous(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def _run_forward(mu, logvar, seed, offset, backend: str):
-    """Contiguous inputs for the kernels (the custom op's path)."""
+    """Contiguous inputs for the kernels; shared by the custom op and the eager fast path."""
     return backends.get(backend).gaussian_sample_kl_forward(
         _contiguous(mu), _contiguous(logvar), seed, offset
     )
