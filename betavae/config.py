@@ -1,11 +1,14 @@
 """Training configuration: one dataclass (every field is a ``python -m betavae.train`` flag), the
-presets for every experiment of PAPER.md, and validation that fails before any training starts."""
+presets for every experiment of docs/design.md ("The science"), and validation that fails before
+any training starts."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 RUNTIME_FIELDS = {  # may differ between a run and its resumption
     "steps",
@@ -52,6 +55,28 @@ class TrainConfig:
     quiet: bool = False  # no progress bar or log lines
     blob_width: float = 3.0  # blob standard deviation in pixels (data=blobs)
 
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """A config from a saved dict (config.json, a checkpoint); ValueError naming unknown or
+        ill-typed fields."""
+        if not isinstance(values, dict):
+            raise ValueError(f"a config must be a JSON object; got {type(values).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown config field(s) {unknown}")
+        for name, value in values.items():
+            expected = _FIELD_TYPES[str(known[name].type)]
+            allowed = (int, float) if expected is float else expected
+            if isinstance(value, bool) != (expected is bool) or not isinstance(value, allowed):
+                raise ValueError(
+                    f"config field {name!r} must be {expected.__name__}; got {value!r}"
+                )
+        return cls(**values)
+
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
         if self.preset not in PRESETS:
@@ -62,6 +87,8 @@ class TrainConfig:
             raise ValueError(f"objective must be 'capacity' or 'beta'; got {self.objective!r}")
         for name in ("beta", "gamma", "c_max", "lr", "blob_width"):
             value = getattr(self, name)
+            if not math.isfinite(value):
+                raise ValueError(f"--{name.replace('_', '-')} must be a finite number; got {value}")
             if not value >= 0 or (name in ("lr", "blob_width") and value == 0):
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be "
@@ -82,12 +109,29 @@ class TrainConfig:
                 )
         if self.c_steps < 0:
             raise ValueError(f"--c-steps must be >= 0; got {self.c_steps}")
+        if not 0 <= self.seed < 2**63:
+            raise ValueError(f"--seed must be in [0, 2**63); got {self.seed}")
+        for name, limit in LIMITS.items():
+            if getattr(self, name) > limit:
+                raise ValueError(
+                    f"--{name.replace('_', '-')} must be <= {limit:,}; got {getattr(self, name):,}"
+                )
+        if self.resume and self.out and Path(self.out).resolve() != Path(self.resume).resolve():
+            raise ValueError(
+                f"--resume {self.resume} continues that directory; --out {self.out} contradicts "
+                "it (drop --out, or start a new run with --out alone)"
+            )
         if self.preset == "chairs" and self.data in ("", "dsprites"):
             raise ValueError(
                 "preset 'chairs' needs --data PATH (an HDF5 file from "
                 "`python -m betavae.data import-chairs`)"
             )
 
+
+# Bounds that keep a typo from turning into an out-of-memory traceback minutes later.
+LIMITS = {"batch_size": 16_384, "latent_dim": 1024, "factor_dims": 64, "steps": 10**9}
+NAMED_DATASETS = ("dsprites", "color-dsprites", "blobs")  # generated, not read from a file
+_FIELD_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
 PRESETS: dict[str, dict] = {
     # The paper's dSprites recipe: gamma 1000, C 0 -> 25 nats over 100k steps, Adam 5e-4, batch 64.
@@ -169,19 +213,23 @@ def config_from(flags: dict) -> TrainConfig:
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
     values = {**PRESETS[preset], **flags, "preset": preset}
+    data = values.get("data", "")
+    if data and data not in NAMED_DATASETS and Path(data).exists():
+        # a file is recorded by its absolute path, so a resumption finds the same file
+        values["data"] = str(Path(data).resolve())
     config = TrainConfig(**values)
     config.validate()
     return config
 
 
 def to_dict(config: TrainConfig) -> dict:
-    return dataclasses.asdict(config)
+    return config.to_dict()
 
 
 def resumed_config(saved: dict, flags: dict, run_dir: str) -> TrainConfig:
     """The saved config of a run with the runtime flags the user gave for its continuation."""
     runtime = {k: v for k, v in flags.items() if k in RUNTIME_FIELDS - {"out", "resume"}}
-    config = TrainConfig(**{**saved, **runtime, "resume": run_dir, "out": run_dir})
+    config = TrainConfig.from_dict({**saved, **runtime, "resume": run_dir, "out": run_dir})
     config.validate()
     return config
 

@@ -20,32 +20,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import checkpoint, metrics, viz
+from . import metrics, viz
 from .atomic import atomic_write_text
 from .config import TrainConfig
 from .data import GroundTruthData
+from .devices import resolve_device
 from .models import BurgessVAE
-from .train import load_data
+from .rundir import RunDir, load_run
 
 ACTIVE_KL = 0.1  # nats: a latent below this carries (almost) no information
+MAX_SAMPLES = 1_000_000  # --samples above this would take hours and tens of GB
 
 
-def load_run(run_dir: Path, device: torch.device) -> tuple[BurgessVAE, TrainConfig, dict]:
-    state = checkpoint.load(run_dir, map_location=device)
-    try:
-        config = TrainConfig(**state["config"])
-        if config.model != "burgess":
-            raise ValueError(
-                f"{run_dir}: a {config.model!r} run has no image encoder to evaluate; its "
-                "analysis is `python -m betavae.reproduce generator`"
-            )
-        vae = BurgessVAE(state["model"]["encoder.convs.0.weight"].shape[1], config.latent_dim)
-        vae.load_state_dict(state["model"])
-    except (KeyError, TypeError, RuntimeError) as exc:
+def load_model(path: Path, device: torch.device) -> tuple[BurgessVAE, TrainConfig, int, object]:
+    """(image model, config, step, dataset) of a run directory, snapshot or model file."""
+    config, model, data, step = load_run(path, device)
+    if config.model != "burgess":
         raise ValueError(
-            f"{run_dir}: checkpoint does not match this version of betavae ({exc})"
-        ) from exc
-    return vae.to(device, memory_format=torch.channels_last).eval(), config, state
+            f"{path}: a {config.model!r} run has no image encoder to evaluate; its "
+            "analysis is `python -m betavae.reproduce generator`"
+        )
+    return model.to(memory_format=torch.channels_last), config, step, data
 
 
 def make_encoder(vae: BurgessVAE, device: torch.device, max_value: int):
@@ -93,6 +88,8 @@ def metric_parameters(names: list[str], samples: int | None, overrides: list[str
     if samples is not None:
         if samples < 10:
             raise ValueError(f"--samples must be >= 10; got {samples}")
+        if samples > MAX_SAMPLES:
+            raise ValueError(f"--samples must be <= {MAX_SAMPLES:,}; got {samples:,}")
         for name in names:
             for key in metrics.parameters(name):
                 if key in ("num_train", "num_variance_estimate"):
@@ -111,7 +108,14 @@ def metric_parameters(names: list[str], samples: int | None, overrides: list[str
         if key not in defaults:
             raise ValueError(f"--param {text!r}: metric {name!r} takes {sorted(defaults)}")
         chosen.setdefault(name, {})[key] = _parse_like(defaults[key], value, text)
-    return {name: metrics.parameters(name, **chosen[name]) for name in names}
+    resolved = {}
+    for name in names:
+        try:
+            resolved[name] = metrics.parameters(name, **chosen[name])
+            metrics.check_parameters(name, resolved[name])
+        except ValueError as exc:
+            raise ValueError(f"--param / --samples for {name}: {exc}") from None
+    return resolved
 
 
 def _parse_like(default, value: str, text: str):
@@ -187,14 +191,23 @@ def evaluate(
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {list(metrics.METRIC_NAMES)}")
     params = metric_parameters(names, samples, list(overrides))
-    dev = torch.device(
-        device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    )
-    vae, config, state = load_run(run_dir, dev)
-    config.quiet = True
-    data = load_data(config)
-    out = run_dir / "eval"
-    out.mkdir(exist_ok=True)
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"--seed must be in [0, 2**32); got {seed}")
+    dev = resolve_device(device)
+    vae, config, step, data = load_model(run_dir, dev)
+    out = (run_dir if run_dir.is_dir() else run_dir.parent / run_dir.stem) / "eval"
+    created = not out.exists()
+    try:
+        return _evaluate_into(out, run_dir, vae, data, step, names, params, samples, seed, dev)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a failed evaluation leaves no empty eval/ behind
+        raise
+
+
+def _evaluate_into(out, run_dir, vae, data, step, names, params, samples, seed, dev) -> Path:
+    """Compute and write everything into ``out`` (see :func:`evaluate`)."""
+    out.mkdir(parents=True, exist_ok=True)
     encode = make_encoder(vae, dev, data.images.max_value)
     kl = latent_kl(vae, data, dev, min(samples or 10_000, 4096), seed)
     results, note, rows = {}, "", [(j, float(kl[j]), "-", 0.0) for j in range(len(kl))]
@@ -235,12 +248,13 @@ def evaluate(
     )
     viz.traversal_png(vae, images[:1], kl.tolist(), out / "traversals.png")
     viz.traversal_gif(vae, images[:1], kl.tolist(), out / "traversals.gif")
-    if (run_dir / "metrics.jsonl").exists():
-        viz.kl_curves_png(run_dir / "metrics.jsonl", out / "kl_curves.png")
+    records = RunDir(run_dir).read_metrics() if run_dir.is_dir() else []
+    if records:
+        viz.kl_curves_png(records, out / "kl_curves.png")
     summary = {
         "run": str(run_dir),
         "dataset": data.name,
-        "step": state["step"],
+        "step": step,
         "seed": seed,
         "samples": samples,
         "convention": metrics.CONVENTION,
@@ -250,7 +264,7 @@ def evaluate(
     if note:
         summary["note"] = note
     atomic_write_text(out / "eval.json", json.dumps(summary, indent=2) + "\n")
-    write_report(out / "report.md", run_dir, data, state["step"], results, rows, note)
+    write_report(out / "report.md", run_dir, data, step, results, rows, note)
     return out
 
 
@@ -260,7 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("run_dir", type=Path, help="a run directory written by betavae.train")
+    parser.add_argument(
+        "run_dir",
+        type=Path,
+        help="a run directory written by betavae.train, a snapshot directory, or a model file "
+        "(.safetensors, e.g. docs/reproduction/models/)",
+    )
     parser.add_argument(
         "--metrics",
         nargs="+",

@@ -1,10 +1,12 @@
-"""The "Burgess" β-VAE architecture (PAPER.md, Architecture): 64×64 input, c channels, ReLU, 10
+"""The "Burgess" β-VAE architecture (docs/design.md, "Model"): 64×64 input, c channels, ReLU, 10
 Gaussian latents; 502,005 parameters for c = 1."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+IMAGE_SIZE = 64  # the Burgess model's input and output height and width
 
 
 def kaiming_init(module: nn.Module) -> None:
@@ -213,3 +215,12 @@ def build_model(
             raise ValueError("model 'generator' needs a dataset with ground-truth factors")
         return FactorGenerator(factor_names, factor_sizes, channels, dims_per_factor)
     raise ValueError(f"unknown model {name!r}; choose from {list(MODEL_NAMES)}")
+
+
+def load_trained(path, device="cpu"):
+    """A trained model with its config, dataset and step — ``config, model, data, step`` — from a
+    model file (``.safetensors``, e.g. the reference models in docs/reproduction/models/), a run
+    directory or a snapshot directory. Never runs code from the file (betavae.rundir.load_run)."""
+    from .rundir import load_run
+
+    return load_run(path, device)

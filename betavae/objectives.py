@@ -10,6 +10,7 @@ that mean).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -41,6 +42,21 @@ def capacity_at(step: int, c_max: float, c_steps: int) -> float:
     if c_steps <= 0:
         return float(c_max)
     return float(min(c_max, c_max * step / c_steps))
+
+
+def step_at_capacity(capacity: float, c_max: float, c_steps: int) -> int:
+    """The first step t at which C(t) >= ``capacity`` (the inverse of :func:`capacity_at`);
+    ValueError for a capacity the schedule never reaches."""
+    if not 0 <= capacity <= c_max:
+        raise ValueError(f"capacity {capacity} is outside the schedule's range [0, {c_max}]")
+    if c_steps <= 0 or capacity == 0:
+        return 0
+    step = math.ceil(capacity / c_max * c_steps)
+    while step > 0 and capacity_at(step - 1, c_max, c_steps) >= capacity:
+        step -= 1  # float rounding of the division
+    while capacity_at(step, c_max, c_steps) < capacity:
+        step += 1
+    return step
 
 
 def _terms(logits, target, kl_elements, backend):

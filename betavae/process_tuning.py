@@ -1,6 +1,6 @@
-"""Process-wide CPU settings for training, applied when betavae.train is imported (before any
-parallel region, so that OpenMP workers, which copy the floating-point mode of the thread that
-starts them, inherit it).
+"""Process-wide CPU settings for training, applied when ``betavae.train.train`` starts (before its
+first parallel region, so that OpenMP workers, which copy the floating-point mode of the thread
+that starts them, inherit it). Importing betavae changes none of them.
 
 - Denormal floats run ~4× slower on x86. Once a model is confident, the BCE gradient
   sigmoid(x) − t underflows into denormals that flow through the decoder's backward pass: the

@@ -1,22 +1,22 @@
 """``python -m betavae.train``: train a β-VAE on a ground-truth dataset (one readable loop).
 
     python -m betavae.train                       # the paper's dSprites recipe (preset dsprites)
-    python -m betavae.train --preset quick        # ~10 min CPU demo
+    python -m betavae.train --preset quick        # ~4 min CPU demo
     python -m betavae.train --resume runs/quick-20261129-120000
     torchrun --nproc_per_node=2 -m betavae.train --preset quick   # DistributedDataParallel
 
-A run directory holds config.json, metrics.jsonl (one JSON line every --log-every steps),
-checkpoint.pt (atomic; every --save-every steps, at the end and on Ctrl-C/SIGTERM), summary.json and
-images/ (reconstructions and latent traversals).
+The run directory's files are described in betavae/rundir.py. Importing this module changes
+nothing in the process: the CPU tuning of betavae/process_tuning.py is applied when training
+starts.
 """
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -24,25 +24,36 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import checkpoint, distributed, ops, viz
+from . import distributed, interval_log, ops, viz
 from .amp import amp_problem, autocast
-from .atomic import atomic_write_text
-from .config import (
-    TrainConfig,
-    config_from,
-    explicit_flags,
-    model_fields_differ,
-    resumed_config,
-    same_model_fields,
-    to_dict,
-)
-from .data import BatchSampler, GroundTruthData, get_dataset
-from .models import build_model
-from .objectives import BetaVAELoss, CapacityLoss, at_least_fp32
+from .checkpoint import CheckpointError
+from .config import TrainConfig, config_from, explicit_flags
+from .data import BatchSampler, GroundTruthData
+from .devices import resolve_device
+from .factory import load_data, make_loss, make_model
+from .objectives import CapacityLoss, at_least_fp32
 from .process_tuning import tune_cpu_process
+from .rundir import (
+    RunDir,
+    RunDirError,
+    check_same_dataset,
+    dataset_fingerprint,
+    open_for_resume,
+    open_new,
+    undo_start,
+)
 
-# Flush denormals and keep freed memory in the heap: see process_tuning (measured there).
-tune_cpu_process()
+__all__ = [
+    "NonFiniteLoss",
+    "TrainingStep",
+    "load_data",
+    "main",
+    "make_loss",
+    "make_model",
+    "make_optimizer",
+    "train",
+    "training_step",
+]
 
 
 class TrainingStep(nn.Module):
@@ -63,13 +74,13 @@ class TrainingStep(nn.Module):
 
 
 def training_step(
-    module,
+    module: nn.Module,
     loss_fn,
-    optimizer,
+    optimizer: torch.optim.Optimizer,
     sampler: BatchSampler,
     batch_size: int,
-    seed,
-    offset,
+    seed: torch.Tensor,
+    offset: torch.Tensor,
     step: int,
     amp: bool = False,
 ):
@@ -89,142 +100,189 @@ def training_step(
     return terms
 
 
-def _input_kind(module: nn.Module) -> str:
-    """``images`` or ``factors``: what the wrapped model's encoder takes (through DDP/compile)."""
-    inner = getattr(module, "_orig_mod", module)
-    inner = getattr(inner, "module", inner)
-    return inner.vae.input_kind
-
-
 def make_optimizer(model: nn.Module, lr: float, device: torch.device) -> torch.optim.Optimizer:
     """Adam with torch's fused kernel (one pass over all parameters instead of a loop of small
     ops per tensor; on the CPU it took 2.8 of a 41 ms step as a loop). Same update rule."""
     return torch.optim.Adam(model.parameters(), lr=lr, fused=device.type in ("cpu", "cuda"))
 
 
-def make_model(config: TrainConfig, data: GroundTruthData) -> nn.Module:
-    return build_model(
-        config.model,
-        data.channels,
-        config.latent_dim,
-        data.factor_names,
-        data.factor_sizes,
-        config.factor_dims,
-    )
+class NonFiniteLoss(RuntimeError):
+    pass
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda: torch sees no CUDA device")
-        if device.index is None:
-            device = torch.device("cuda", distributed.local_rank())
-        torch.cuda.set_device(device)
-    return device
+@dataclass
+class Run:
+    """Everything one training session works with, built by :func:`set_up`."""
 
+    config: TrainConfig
+    run_dir: RunDir
+    state: dict | None  # the checkpoint resumed from, or None
+    data: GroundTruthData
+    vae: nn.Module
+    optimizer: torch.optim.Optimizer
+    sampler: BatchSampler
+    module: nn.Module  # the TrainingStep, wrapped by DDP and torch.compile when asked
+    loss_fn: object
+    device: torch.device
+    rank: int
+    world: int
+    fingerprint: dict  # of the dataset, saved in every checkpoint
 
-def load_data(config: TrainConfig) -> GroundTruthData:
-    if config.data in ("dsprites", "color-dsprites"):
-        return get_dataset(config.data, quiet=config.quiet)
-    if config.data == "blobs":
-        return get_dataset("blobs", width=config.blob_width)
-    return get_dataset(config.data)
-
-
-def make_loss(config: TrainConfig):
-    if config.objective == "beta":
-        return BetaVAELoss(config.beta, backend=config.backend)
-    return CapacityLoss(config.gamma, config.c_max, config.c_steps, backend=config.backend)
-
-
-def prepare_run_dir(config: TrainConfig, flags: dict) -> tuple[TrainConfig, Path, dict | None]:
-    """(config, run directory, checkpoint state or None), validated before any training."""
-    if config.resume:
-        run_dir = Path(config.resume)
-        state = checkpoint.load(run_dir)
-        saved = state["config"]
-        config_file = run_dir / "config.json"
-        if config_file.exists() and not same_model_fields(
-            json.loads(config_file.read_text()), saved
-        ):
-            raise ValueError(
-                f"{run_dir}: checkpoint.pt and config.json disagree (another run's checkpoint?)"
-            )
-        conflicts = model_fields_differ(saved, flags)
-        if conflicts:
-            raise ValueError("cannot resume with a different config: " + ", ".join(conflicts))
-        config = resumed_config(saved, flags, str(run_dir))
-        if state["step"] >= config.steps:
-            raise ValueError(
-                f"{run_dir}: already at step {state['step']} of {config.steps}; "
-                "pass a larger --steps to continue"
-            )
-        return config, run_dir, state
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(config.out or f"runs/{config.preset}-{stamp}")
-    if (run_dir / checkpoint.CHECKPOINT_NAME).exists():
-        raise ValueError(
-            f"{run_dir} already holds a run; pass --resume {run_dir} to continue it "
-            "or choose another --out"
-        )
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ValueError(f"--out {run_dir}: directory is not writable ({exc})") from exc
-    config.out = str(run_dir)
-    return config, run_dir, None
+    @property
+    def main_process(self) -> bool:
+        return distributed.is_main(self.rank)
 
 
 def train(config: TrainConfig, flags: dict | None = None) -> Path:
     """Run (or resume) training; returns the run directory."""
-    flags = flags or {}
+    tune_cpu_process()
+    run = set_up(config, flags or {})
+    try:
+        return _loop(run)
+    finally:
+        run.run_dir.unlock()
+
+
+def _loop(run: Run) -> Path:
+    """Train from the run's step to its config's steps: step, log, save, draw, stop."""
+    config, vae, rank, world = run.config, run.vae, run.rank, run.world
+    step = run.state["step"] if run.state else 0
+    sums = _resumed_sums(run.state, vae.latent_dim)
+    seed = torch.tensor(config.seed, dtype=torch.int64)
+    z_per_step = config.batch_size * vae.latent_dim
+    stop = {"signal": None}
+    previous = _install_stop_handlers(stop)
+    first_bad = torch.full((), -1, dtype=torch.int64, device=run.device)
+    bar = tqdm(
+        total=config.steps,
+        initial=step,
+        disable=config.quiet or not run.main_process or not sys.stderr.isatty(),
+        dynamic_ncols=True,
+        desc=config.preset,
+    )
+    interval_start, interval_steps, exit_code = time.perf_counter(), 0, 0
+    try:
+        while step < config.steps:
+            # 1. one optimisation step, noise counters disjoint across steps and processes
+            offset = torch.tensor((step * world + rank) * z_per_step, dtype=torch.int64)
+            terms = training_step(
+                run.module,
+                run.loss_fn,
+                run.optimizer,
+                run.sampler,
+                config.batch_size,
+                seed,
+                offset,
+                step,
+                config.amp,
+            )
+            first_bad = torch.where(
+                (first_bad < 0) & ~torch.isfinite(terms.loss.detach()),
+                torch.tensor(step, device=run.device),
+                first_bad,
+            )
+            interval_log.accumulate(sums, terms)
+            step += 1
+            interval_steps += 1
+            bar.update(1)
+            # 2. a stop request: under DDP every rank leaves at the same step, decided together
+            #    at log steps (a signal may reach the ranks at different steps)
+            if world > 1:
+                stop_now = step % config.log_every == 0 and distributed.broadcast_flag(
+                    stop["signal"] is not None, run.device
+                )
+            else:
+                stop_now = stop["signal"] is not None
+            # 3. log (a stop between log steps keeps the partial sums in the checkpoint instead)
+            if step % config.log_every == 0 or step == config.steps:
+                _check_finite(first_bad, world, run.device)
+                elapsed = time.perf_counter() - interval_start
+                images_per_s = interval_steps * config.batch_size * world / elapsed
+                lr = run.optimizer.param_groups[0]["lr"]
+                record = interval_log.record(sums, step, config, lr, world, images_per_s)
+                if run.main_process:
+                    run.run_dir.append_metrics(record)
+                    _show(bar, record, config)
+                sums = interval_log.zero_sums(vae.latent_dim)
+                interval_start, interval_steps = time.perf_counter(), 0
+            # 4. save, draw, stop
+            if step % config.save_every == 0 or step == config.steps or stop_now:
+                _check_finite(first_bad, world, run.device)
+                _save(run, step, sums)
+            if run.main_process and (step % config.image_every == 0 or step == config.steps):
+                _pictures(run, step)
+            if stop_now:
+                print(
+                    f"stopped by {stop['signal']} at step {step}; checkpoint saved in "
+                    f"{run.run_dir.path}",
+                    file=sys.stderr,
+                )
+                exit_code = 128 + int(getattr(signal, stop["signal"]))
+                break
+    except KeyboardInterrupt:
+        # A second Ctrl-C: the step in flight may be half applied, so nothing is saved.
+        print(
+            f"interrupted at step {step}; the last checkpoint in {run.run_dir.path} is kept as "
+            "it was",
+            file=sys.stderr,
+        )
+        exit_code = 130
+    finally:
+        bar.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        run.module = None  # the DDP wrapper (and its reducer) goes before the process group
+    _finish(run, step, exit_code)
+    if exit_code:
+        raise SystemExit(exit_code)
+    return run.run_dir.path
+
+
+# -- set-up ---------------------------------------------------------------------------------------
+
+
+def set_up(config: TrainConfig, flags: dict) -> Run:
+    """Validate everything, then open (or create) the run directory and build the run. A failure
+    of any rank ends every rank; a failed start leaves no directory or file behind."""
     device = resolve_device(config.device)
     rank, world = distributed.init(device)
-    main_process = distributed.is_main(rank)
-    failure = None
+    run_dir, created, state, failure = None, False, None, None
     try:
-        _check_amp(config.amp, device)  # before the run directory is made
-        config, run_dir, state = (
-            prepare_run_dir(config, flags)
-            if main_process
-            else (*_follower_setup(config, flags), None)
-        )
-        _check_amp(config.amp, device)  # as resumed (the checkpoint's config may ask for it)
-    except ValueError as exc:
+        _check_amp(config.amp, device)
+        if config.resume:
+            run_dir = RunDir(config.resume)
+            config, state = open_for_resume(run_dir, flags, lock=distributed.is_main(rank))
+            _check_amp(config.amp, device)  # as resumed (the checkpoint's config may ask for it)
+        else:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            config.out = config.out or f"runs/{config.preset}-{stamp}"
+            run_dir = RunDir(config.out)
+        data = load_data(config)
+        fingerprint = dataset_fingerprint(data)
+        if state is not None:
+            check_same_dataset(state.get("dataset"), fingerprint, run_dir.checkpoint_path)
+        torch.manual_seed(config.seed)
+        vae = make_model(config, data)
+        ops_backend_check(config.backend, device)
+        if state is None and distributed.is_main(rank):
+            created = open_new(run_dir)
+    except (ValueError, OSError) as exc:
         failure = exc
     # Every rank learns whether any rank's set-up failed, so none is left waiting in the DDP
     # constructor for a rank that has gone.
     if distributed.broadcast_flag(failure is not None, device):
         distributed.cleanup()
+        if run_dir is not None and distributed.is_main(rank):
+            undo_start(run_dir, created)
+        if isinstance(failure, OSError):
+            raise ValueError(f"cannot set up the run: {failure}") from failure
         raise failure or ValueError("another process could not set up the run (see its error)")
-    if state is None and config.resume:
-        state = checkpoint.load(run_dir)
-    data = load_data(config)
-    ops_backend_check(config.backend, device)
 
-    torch.manual_seed(config.seed)
-    vae = make_model(config, data).to(device, memory_format=torch.channels_last)
+    vae = vae.to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer(vae, config.lr, device)
     sampler = BatchSampler(data, device, seed=config.seed + 7919 * rank)
-    step, sums = 0, None
     if state is not None:
-        vae.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        saved_world = len(state["sampler_states"])
-        if saved_world != world:
-            raise ValueError(
-                f"{run_dir}: the checkpoint was written by {saved_world} process(es) and this run "
-                f"has {world}; each process has its own batch stream and noise counters, so "
-                f"resume with the same number (torchrun --nproc_per_node={saved_world})"
-            )
-        sampler.set_state(state["sampler_states"][rank])
-        step, sums = state["step"], state.get("interval_sums")
+        _restore(state, vae, optimizer, sampler, rank, world, run_dir)
     module: nn.Module = TrainingStep(vae, config.backend)
     if world > 1:
         module = nn.parallel.DistributedDataParallel(
@@ -236,113 +294,63 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
     if world > 1 and isinstance(loss_fn, CapacityLoss):
         # |KL − C| of the global batch's KL, not of each rank's: see objectives.CapacityLoss.
         loss_fn.kl_reduce = distributed.mean_over_ranks
-    if main_process:
-        (run_dir / "config.json").write_text(json.dumps(to_dict(config), indent=2) + "\n")
-        if state is not None:
-            _cut_metrics(run_dir, step)
-
-    seed_t = torch.tensor(config.seed, dtype=torch.int64)
-    z_per_step = config.batch_size * vae.latent_dim
-    stop = {"signal": None}
-    previous = _install_stop_handlers(stop)
-    sums = sums or _zero_sums(vae.latent_dim)
-    first_bad = torch.full((), -1, dtype=torch.int64, device=device)
-    bar = tqdm(
-        total=config.steps,
-        initial=step,
-        disable=config.quiet or not main_process or not sys.stderr.isatty(),
-        dynamic_ncols=True,
-        desc=config.preset,
+    if distributed.is_main(rank):
+        run_dir.write_config(config)
+    return Run(
+        config,
+        run_dir,
+        state,
+        data,
+        vae,
+        optimizer,
+        sampler,
+        module,
+        loss_fn,
+        device,
+        rank,
+        world,
+        fingerprint,
     )
-    interval_start, interval_steps = time.perf_counter(), 0
-    exit_code = 0
-    try:
-        while step < config.steps:
-            offset = torch.tensor((step * world + rank) * z_per_step, dtype=torch.int64)
-            terms = training_step(
-                module,
-                loss_fn,
-                optimizer,
-                sampler,
-                config.batch_size,
-                seed_t,
-                offset,
-                step,
-                config.amp,
-            )
-            first_bad = torch.where(
-                (first_bad < 0) & ~torch.isfinite(terms.loss.detach()),
-                torch.tensor(step, device=device),
-                first_bad,
-            )
-            _accumulate(sums, terms)
-            step += 1
-            interval_steps += 1
-            bar.update(1)
-            # Under DDP every rank must leave the loop at the same step: decide together, at log
-            # steps only (a signal may reach the ranks at different steps).
-            if world > 1:
-                stop_now = step % config.log_every == 0 and distributed.broadcast_flag(
-                    stop["signal"] is not None, device
-                )
-            else:
-                stop_now = stop["signal"] is not None
-            # A stop saves the partial log sums in the checkpoint instead of logging them, so the
-            # resumed run logs the same averages as an uninterrupted one.
-            if step % config.log_every == 0 or step == config.steps:
-                _check_finite(first_bad, world, device)
-                elapsed = time.perf_counter() - interval_start
-                record = _log_record(
-                    sums,
-                    step,
-                    config,
-                    optimizer,
-                    world,
-                    interval_steps * config.batch_size * world / elapsed,
-                )
-                if main_process:
-                    _write_metrics(run_dir, record)
-                    _show(bar, record, config)
-                sums = _zero_sums(vae.latent_dim)
-                interval_start, interval_steps = time.perf_counter(), 0
-            if step % config.save_every == 0 or step == config.steps or stop_now:
-                _check_finite(first_bad, world, device)
-                _save(run_dir, vae, optimizer, sampler, step, config, sums, world, main_process)
-            if main_process and (step % config.image_every == 0 or step == config.steps):
-                _pictures(run_dir, vae, sampler, data, step)
-            if stop_now:
-                print(
-                    f"stopped by {stop['signal']} at step {step}; checkpoint saved in {run_dir}",
-                    file=sys.stderr,
-                )
-                exit_code = 128 + int(getattr(signal, stop["signal"]))
-                break
-    except KeyboardInterrupt:
-        # A second Ctrl-C: the step in flight may be half applied, so nothing is saved.
-        print(
-            f"interrupted at step {step}; the last checkpoint in {run_dir} is kept as it was",
-            file=sys.stderr,
+
+
+def _restore(state, vae, optimizer, sampler, rank: int, world: int, run_dir: RunDir) -> None:
+    """Load the checkpoint's model, optimiser and this rank's sampler state."""
+    saved_world = len(state["sampler_states"])
+    if saved_world != world:
+        raise ValueError(
+            f"{run_dir.path}: the checkpoint was written by {saved_world} process(es) and this "
+            f"run has {world}; each process has its own batch stream and noise counters, so "
+            f"resume with the same number (torchrun --nproc_per_node={saved_world})"
         )
-        exit_code = 130
-    finally:
-        bar.close()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    module = None  # the DDP wrapper (and its reducer) goes before the process group does
-    ranks_agree = distributed.all_digests_equal(vae)
-    if main_process:
-        summary = {
-            "step": step,
-            "steps": config.steps,
-            "world_size": world,
-            "ranks_parameters_identical": ranks_agree,
-            "exit_code": exit_code,
-        }
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    distributed.cleanup()
-    if exit_code:
-        raise SystemExit(exit_code)
-    return run_dir
+    try:
+        vae.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise CheckpointError(
+            f"{run_dir.checkpoint_path}: the saved model or optimiser does not fit ({exc})"
+        ) from exc
+    sampler.set_state(state["sampler_states"][rank])
+
+
+def _resumed_sums(state: dict | None, latent_dim: int) -> dict:
+    sums = state.get("interval_sums") if state else None
+    return sums or interval_log.zero_sums(latent_dim)
+
+
+def _check_amp(amp: bool, device: torch.device) -> None:
+    problem = amp_problem(device) if amp else None
+    if problem is not None:
+        raise ValueError(problem)
+
+
+def ops_backend_check(backend: str, device: torch.device) -> None:
+    """Fail before training when the chosen fused-op backend cannot run on ``device``."""
+    ops.gaussian_sample_kl(
+        torch.zeros(1, 1, device=device), torch.zeros(1, 1, device=device), 0, backend=backend
+    )
+
+
+# -- the loop's helpers ---------------------------------------------------------------------------
 
 
 def _install_stop_handlers(stop: dict) -> dict:
@@ -362,10 +370,6 @@ def _install_stop_handlers(stop: dict) -> dict:
     return {s: signal.signal(s, request) for s in (signal.SIGTERM, signal.SIGINT)}
 
 
-class NonFiniteLoss(RuntimeError):
-    pass
-
-
 def _check_finite(first_bad: torch.Tensor, world: int, device: torch.device) -> None:
     """Raise on every rank alike when any rank saw a non-finite loss (``first_bad`` >= 0)."""
     bad = int(first_bad)
@@ -381,105 +385,8 @@ def _check_finite(first_bad: torch.Tensor, world: int, device: torch.device) -> 
         )
 
 
-def _follower_setup(config: TrainConfig, flags: dict) -> tuple[TrainConfig, Path]:
-    """Non-zero ranks use rank 0's run directory and write nothing."""
-    if config.resume:
-        config = resumed_config(
-            checkpoint.load(Path(config.resume))["config"], flags, config.resume
-        )
-    return config, Path(config.out or "runs")
-
-
-def _check_amp(amp: bool, device: torch.device) -> None:
-    problem = amp_problem(device) if amp else None
-    if problem is not None:
-        raise ValueError(problem)
-
-
-def ops_backend_check(backend: str, device: torch.device) -> None:
-    """Fail before training when the chosen fused-op backend cannot run on ``device``."""
-    ops.gaussian_sample_kl(
-        torch.zeros(1, 1, device=device), torch.zeros(1, 1, device=device), 0, backend=backend
-    )
-
-
-def _zero_sums(latent_dim: int) -> dict:
-    return {
-        "n": 0,
-        "loss": 0.0,
-        "recon": 0.0,
-        "kl": 0.0,
-        "capacity": 0.0,
-        "kl_per_latent": torch.zeros(latent_dim, dtype=torch.float64),
-    }
-
-
-def _accumulate(sums: dict, terms) -> None:
-    sums["n"] += 1
-    for key in ("loss", "recon", "kl"):
-        sums[key] = sums[key] + getattr(terms, key).detach().double()
-    sums["capacity"] += terms.capacity
-    sums["kl_per_latent"] = (
-        sums["kl_per_latent"].to(terms.kl_per_latent.device) + terms.kl_per_latent.detach().double()
-    )
-
-
-def _log_record(sums, step, config, optimizer, world, images_per_s) -> dict:
-    n = max(sums["n"], 1)
-    values = (
-        torch.stack(
-            [
-                torch.as_tensor(sums[k], dtype=torch.float64).reshape(()).cpu()
-                for k in ("loss", "recon", "kl")
-            ]
-        )
-        / n
-    )
-    per_latent = sums["kl_per_latent"].cpu() / n
-    if world > 1:
-        import torch.distributed as dist
-
-        packed = torch.cat([values, per_latent]).to(
-            "cuda" if torch.cuda.is_available() and dist.get_backend() == "nccl" else "cpu"
-        )
-        dist.all_reduce(packed)
-        packed = packed.cpu() / world
-        values, per_latent = packed[:3], packed[3:]
-    return {
-        "step": step,
-        "loss": float(values[0]),
-        "recon": float(values[1]),
-        "kl": float(values[2]),
-        "capacity": sums["capacity"] / n,
-        "kl_per_latent": [round(float(v), 6) for v in per_latent],
-        "lr": optimizer.param_groups[0]["lr"],
-        "images_per_s": round(images_per_s, 1),
-    }
-
-
-def _cut_metrics(run_dir: Path, step: int) -> None:
-    """Drop the records after the checkpoint's step: a run killed after its last save logged
-    steps that its resumption logs again (the log must hold each step once, in order)."""
-    path = run_dir / "metrics.jsonl"
-    if not path.exists():
-        return
-    lines = path.read_text().splitlines()
-    kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
-    if len(kept) != len(lines):
-        atomic_write_text(path, "".join(line + "\n" for line in kept))
-
-
-def _write_metrics(run_dir: Path, record: dict) -> None:
-    with open(run_dir / "metrics.jsonl", "a") as f:
-        f.write(json.dumps(record) + "\n")
-
-
 def _show(bar, record: dict, config: TrainConfig) -> None:
-    text = (
-        f"step {record['step']}/{config.steps} loss {record['loss']:.2f} recon "
-        f"{record['recon']:.2f} KL {record['kl']:.2f} C {record['capacity']:.2f} "
-        f"{record['images_per_s']:.0f} img/s"
-    )
+    text = interval_log.line(record, config.steps)
     if bar.disable:
         if not config.quiet:
             print(text, flush=True)
@@ -498,46 +405,77 @@ def _all_finite(vae: nn.Module, optimizer) -> bool:
     return bool(torch.stack([t.detach().isfinite().all() for t in tensors]).all())
 
 
-def _save(run_dir, vae, optimizer, sampler, step, config, sums, world, main_process) -> None:
+def _save(run: Run, step: int, sums: dict) -> None:
     """Write the checkpoint (rank 0), never one that holds a non-finite value."""
-    device = next(vae.parameters()).device
-    if distributed.broadcast_flag(not _all_finite(vae, optimizer), device):
+    if distributed.broadcast_flag(not _all_finite(run.vae, run.optimizer), run.device):
         raise NonFiniteLoss(
             f"the parameters became non-finite by step {step}; stopping without overwriting "
             "the last good checkpoint (start a new run with a lower --lr)"
         )
-    states = [sampler.get_state()]
-    if world > 1:
+    states = [run.sampler.get_state()]
+    if run.world > 1:
         import torch.distributed as dist
 
-        states = [None] * world
-        dist.all_gather_object(states, sampler.get_state())
-    if main_process:
-        checkpoint.save(
-            run_dir,
+        states = [None] * run.world
+        dist.all_gather_object(states, run.sampler.get_state())
+    if run.main_process:
+        run.run_dir.save_checkpoint(
             {
-                "model": vae.state_dict(),
-                "optimizer": optimizer.state_dict(),
+                "model": run.vae.state_dict(),
+                "optimizer": run.optimizer.state_dict(),
                 "step": step,
-                "config": to_dict(config),
+                "config": run.config.to_dict(),
                 "sampler_states": states,
-                "interval_sums": {**sums, "kl_per_latent": sums["kl_per_latent"].cpu()},
-            },
+                "interval_sums": interval_log.for_checkpoint(sums),
+                "dataset": run.fingerprint,
+                "threads": torch.get_num_threads(),
+            }
         )
 
 
-def _pictures(run_dir: Path, vae: nn.Module, sampler: BatchSampler, data, step: int) -> None:
+def _pictures(run: Run, step: int) -> None:
+    vae, data, sampler = run.vae, run.data, run.sampler
+    images_dir = run.run_dir.path / "images"
     vae.eval()
-    idx = torch.arange(0, len(data), max(1, len(data) // 8))[:8]
-    images = sampler.batch(idx, torch.float32).contiguous(memory_format=torch.channels_last)
-    inputs = sampler.classes(idx) if vae.input_kind == "factors" else images
-    grid = viz.to_uint8_grid(viz.reconstructions(vae, images, inputs), nrow=8)
-    viz.save_png(grid, run_dir / "images" / f"reconstructions-{step:07d}.png")
-    with torch.no_grad():
-        mu, logvar = vae.encode(inputs)
-        kl = (0.5 * (mu.square() + logvar.exp() - logvar - 1)).mean(0).tolist()
-    viz.traversal_png(vae, inputs[:1], kl, run_dir / "images" / f"traversals-{step:07d}.png")
-    vae.train()
+    try:
+        idx = torch.arange(0, len(data), max(1, len(data) // 8))[:8]
+        images = sampler.batch(idx, torch.float32).contiguous(memory_format=torch.channels_last)
+        inputs = sampler.classes(idx) if vae.input_kind == "factors" else images
+        grid = viz.to_uint8_grid(viz.reconstructions(vae, images, inputs), nrow=8)
+        viz.save_png(grid, images_dir / f"reconstructions-{step:07d}.png")
+        with torch.no_grad():
+            mu, logvar = vae.encode(inputs)
+            kl = (0.5 * (mu.square() + logvar.exp() - logvar - 1)).mean(0).tolist()
+        viz.traversal_png(vae, inputs[:1], kl, images_dir / f"traversals-{step:07d}.png")
+    except OSError as exc:
+        raise RunDirError(f"{images_dir}: cannot write pictures ({exc.strerror or exc})") from exc
+    finally:
+        vae.train()
+
+
+def _finish(run: Run, step: int, exit_code: int) -> None:
+    """Compare the ranks' parameters, write summary.json (rank 0), release the directory."""
+    ranks_agree = distributed.all_digests_equal(run.vae)
+    try:
+        if run.main_process:
+            run.run_dir.write_summary(
+                {
+                    "step": step,
+                    "steps": run.config.steps,
+                    "world_size": run.world,
+                    "ranks_parameters_identical": ranks_agree,
+                    "exit_code": exit_code,
+                }
+            )
+    finally:
+        distributed.cleanup()
+
+
+def _input_kind(module: nn.Module) -> str:
+    """``images`` or ``factors``: what the wrapped model's encoder takes (through DDP/compile)."""
+    inner = getattr(module, "_orig_mod", module)
+    inner = getattr(inner, "module", inner)
+    return inner.vae.input_kind
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -547,6 +485,13 @@ def main(argv: list[str] | None = None) -> int:
         train(config, flags)
     except (ValueError, NonFiniteLoss) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (MemoryError, torch.OutOfMemoryError) as exc:
+        print(
+            f"error: out of memory ({str(exc).splitlines()[0] if str(exc) else 'MemoryError'}); "
+            "try a smaller --batch-size",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

@@ -111,14 +111,11 @@ def _pyplot():
     return plt
 
 
-def kl_curves_png(metrics_file: Path, path: Path) -> Path:
-    """Per-latent KL against training step from ``metrics.jsonl`` (the paper's Fig. 3 view), with
-    the total KL and the capacity target C overlaid."""
-    import json
-
-    records = [json.loads(line) for line in Path(metrics_file).read_text().splitlines() if line]
+def kl_curves_png(records: list[dict], path: Path) -> Path:
+    """Per-latent KL against training step from a run's metrics records (``RunDir.read_metrics``;
+    the paper's Fig. 3 view), with the total KL and the capacity target C overlaid."""
     if not records:
-        raise ValueError(f"{metrics_file}: no metrics recorded")
+        raise ValueError("no metrics recorded")
     steps = [r["step"] for r in records]
     per_latent = np.array([r["kl_per_latent"] for r in records])
     plt = _pyplot()

@@ -16,7 +16,7 @@ from betavae import train as train_module
 from betavae.checkpoint import load as load_checkpoint
 from betavae.config import config_from, explicit_flags
 from betavae.models import BurgessVAE
-from betavae.objectives import BetaVAELoss, CapacityLoss, capacity_at
+from betavae.objectives import BetaVAELoss, CapacityLoss, capacity_at, step_at_capacity
 from betavae.train import NonFiniteLoss, main, train
 
 FAST = ["--data", "blobs", "--batch-size", "16", "--quiet", "--image-every", "1000"]
@@ -67,6 +67,16 @@ def test_objectives_match_plain_pytorch(backend):
         assert terms.capacity == pytest.approx(c)
         torch.testing.assert_close(terms.loss, recon + 1000.0 * (kl - c).abs())
     assert capacity_at(5, 3.0, 0) == 3.0
+    for c_max, c_steps in [(25.0, 100_000), (25.0, 8), (12.0, 4000), (3.0, 7)]:
+        for target in (0.0, 0.1, 3.0, 7.0, c_max):
+            if target > c_max:
+                continue
+            step = step_at_capacity(target, c_max, c_steps)
+            assert capacity_at(step, c_max, c_steps) >= target
+            assert step == 0 or capacity_at(step - 1, c_max, c_steps) < target
+    assert step_at_capacity(25.0, 25.0, 100_000) == 100_000
+    with pytest.raises(ValueError, match="outside the schedule"):
+        step_at_capacity(26.0, 25.0, 100)
     for bad in (dict(gamma=-1.0, c_max=1.0, c_steps=1), dict(gamma=1.0, c_max=-1.0, c_steps=1)):
         with pytest.raises(ValueError, match="must be >= 0"):
             CapacityLoss(**bad)
@@ -374,8 +384,18 @@ def test_sampler_state_is_device_independent():
         sampler.set_state(torch.zeros(16, dtype=torch.uint8))  # a CUDA generator's size
 
 
-def test_the_trainer_flushes_denormals():
-    """Denormals slowed CPU training 4x once the model was confident (see betavae/train.py)."""
-    assert train_module is not None
-    tiny = torch.tensor([1e-39, 1e-30], dtype=torch.float32) * 1.0
-    assert tiny[0].item() == 0.0 and tiny[1].item() > 0
+def test_the_trainer_flushes_denormals_once_training_starts():
+    """Denormals slowed CPU training 4x once the model was confident (betavae/process_tuning.py);
+    the flushing starts with a training, not with an import (checked in a fresh process)."""
+    code = (
+        "import torch, betavae.train as t\n"
+        "tiny = lambda: (torch.tensor([1e-39], dtype=torch.float32) * 1.0).item()\n"
+        "before = tiny()\n"
+        "t.set_up = lambda *a: (_ for _ in ()).throw(ValueError('stop after tuning'))\n"
+        "try:\n    t.train(t.config_from({'data': 'blobs'}))\nexcept ValueError:\n    pass\n"
+        "print(before > 0, tiny() == 0.0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "True"]
+    assert train_module.train is train

@@ -19,12 +19,15 @@ import time
 import torch
 
 from betavae.amp import amp_problem, autocast
+from betavae.config import TrainConfig
 from betavae.data import BatchSampler, get_dataset
 from betavae.models import BurgessVAE
-from betavae.objectives import CapacityLoss
+from betavae.objectives import CapacityLoss, capacity_at
 
 from . import user_code
 from .report import markdown_table, text_table
+
+RECIPE = TrainConfig()  # the paper's dSprites recipe, the speed's workload
 
 
 def _images_per_s(step_fn, steps: int, warmup: int, batch: int, device, windows: int = 3) -> float:
@@ -50,7 +53,7 @@ def plain_loop(data, device, batch: int, amp: bool = False, compile_model: bool 
     forward + loss function compiled."""
     torch.manual_seed(0)
     vae = BurgessVAE(data.channels).to(device)
-    opt = torch.optim.Adam(vae.parameters(), lr=5e-4)
+    opt = torch.optim.Adam(vae.parameters(), lr=RECIPE.lr)
     pool = data.images[torch.arange(0, len(data), max(1, len(data) // 8192))].float().to(device)
     pool = pool / data.images.max_value
 
@@ -58,14 +61,14 @@ def plain_loop(data, device, batch: int, amp: bool = False, compile_model: bool 
         with autocast(device, amp):
             mu, logvar = vae.encode(x)
             logits = vae.decode(user_code.reparameterise(mu, logvar))
-            return user_code.capacity_loss(logits, x, mu, logvar, 1000.0, capacity)
+            return user_code.capacity_loss(logits, x, mu, logvar, RECIPE.gamma, capacity)
 
     if compile_model:
         loss_of = torch.compile(loss_of)
 
     def step(k):
         x = pool[torch.randint(len(pool), (batch,), device=device)]
-        capacity = torch.tensor(min(25.0, 25.0 * k / 100_000), device=device)
+        capacity = torch.tensor(capacity_at(k, RECIPE.c_max, RECIPE.c_steps), device=device)
         loss = loss_of(x, capacity)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -75,18 +78,22 @@ def plain_loop(data, device, batch: int, amp: bool = False, compile_model: bool 
 
 
 def fused_loop(data, device, batch: int, backend: str, compile_model: bool, amp: bool = False):
-    """The betavae trainer's step. Imported here, not at the top: importing betavae.train tunes the
-    process (betavae/process_tuning.py), which the plain loop's process must not get."""
+    """The betavae trainer's step, in a process tuned as a training tunes it
+    (betavae/process_tuning.py); the plain loop's process gets no tuning and does not even import
+    betavae.train."""
+    from betavae.process_tuning import tune_cpu_process
     from betavae.train import TrainingStep, make_optimizer, training_step
+
+    tune_cpu_process()
 
     torch.manual_seed(0)
     vae = BurgessVAE(data.channels).to(device, memory_format=torch.channels_last)
-    opt = make_optimizer(vae, 5e-4, device)
+    opt = make_optimizer(vae, RECIPE.lr, device)
     module = TrainingStep(vae, backend)
     if compile_model:
         module = torch.compile(module)
     sampler = BatchSampler(data, device, seed=0)
-    loss_fn = CapacityLoss(1000.0, 25.0, 100_000, backend=backend)
+    loss_fn = CapacityLoss(RECIPE.gamma, RECIPE.c_max, RECIPE.c_steps, backend=backend)
     seed = torch.tensor(0)
 
     def step(k):

@@ -73,9 +73,26 @@ def convention(name: str, params: dict) -> str:
     return "variant: " + ", ".join(f"{k}={v}" for k, v in changes.items())
 
 
+MAX_COUNT = 10_000_000  # a sample count above this would run for hours
+
+
+def check_parameters(name: str, params: dict) -> None:
+    """ValueError naming the first bad value: counts must be in [1, MAX_COUNT], choices among
+    the metric's ``CHOICES``. Checked up front, so a bad value fails before any encoding."""
+    choices = getattr(METRICS[name], "CHOICES", {})
+    for key, value in params.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                raise ValueError(f"{key} must be >= 1; got {value}")
+            if value > MAX_COUNT:
+                raise ValueError(f"{key} must be <= {MAX_COUNT:,}; got {value:,}")
+        if key in choices and value not in choices[key]:
+            raise ValueError(f"{key} must be one of {list(choices[key])}; got {value!r}")
+
+
 def compute(name: str, encode, data, *, seed: int = 0, **params) -> dict:
     _check_name(name)
-    parameters(name, **params)
+    check_parameters(name, parameters(name, **params))
     return METRICS[name].compute(encode, data, seed=seed, **params)
 
 
@@ -84,6 +101,7 @@ __all__ = [
     "CodeTable",
     "METRIC_NAMES",
     "SCORE_KEYS",
+    "check_parameters",
     "compute",
     "convention",
     "estimator_changes",

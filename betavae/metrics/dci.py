@@ -28,6 +28,7 @@ from .common import one_minus_row_entropy, train_test_codes
 
 NAME = "dci"
 CLASSIFIERS = ("gbt", "forest")
+CHOICES = {"classifier": CLASSIFIERS}
 
 
 def scores_from_importance(importance: np.ndarray) -> tuple[float, float]:

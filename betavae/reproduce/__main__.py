@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ..atomic import atomic_write_text
+from ..rundir import RunDir
 from ..train import NonFiniteLoss
 from . import BUDGETS, DEFAULT_SEEDS, EXPERIMENTS
 from .runner import execute
@@ -93,7 +94,7 @@ def reproduce(
         start = time.perf_counter()
         if analyse_only:
             dirs = [runs_dir / name / run.name for run in plan]
-            missing = [str(d) for d in dirs if not (d / "checkpoint.pt").exists()]
+            missing = [str(d) for d in dirs if not RunDir(d).has_checkpoint()]
             if missing:
                 raise ValueError(f"--analyse-only: no finished run in {missing}")
         else:

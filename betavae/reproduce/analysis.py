@@ -9,23 +9,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import checkpoint, viz
-from ..config import TrainConfig
+from .. import viz
 from ..data import GroundTruthData
 from ..evaluate import ACTIVE_KL  # noqa: F401  (the experiments' threshold is evaluate's)
-from ..train import load_data, make_model
+from ..rundir import load_run
 
 
-def load_trained(run_dir: Path):
+def load_trained(run_dir: Path, data: GroundTruthData | None = None):
     """(model in eval mode on the CPU, its config, its dataset, the step it reached) of a run
-    directory or a snapshot directory."""
-    state = checkpoint.load(run_dir)
-    config = TrainConfig(**state["config"])
-    config.quiet = True
-    data = load_data(config)
-    model = make_model(config, data)
-    model.load_state_dict(state["model"])
-    return model.eval(), config, data, int(state["step"])
+    directory or a snapshot directory (``betavae.rundir.load_run`` in the experiments' order)."""
+    config, model, data, step = load_run(run_dir, "cpu", data=data)
+    return model, config, data, step
 
 
 def model_inputs(model, data: GroundTruthData, index: np.ndarray) -> torch.Tensor:

@@ -10,13 +10,10 @@ import numpy as np
 
 from .analysis import ACTIVE_KL, load_trained, markdown_table, posterior, traversal_figure
 from .runner import Run
+from .schedules import capacity_schedules
 
 TITLE = "3D Chairs: traversals"
-SCHEDULES = {
-    "paper": dict(steps=150_000, c_steps=100_000, log_every=200, save_every=5000),
-    "cpu": dict(steps=5_000, c_steps=4_000, log_every=50, save_every=500),
-    "smoke": dict(steps=4, c_steps=4, log_every=2, save_every=2, batch_size=4),
-}
+SCHEDULES = capacity_schedules(5_000, 4_000, 4, batch_size=4)
 
 
 def runs(budget: str, seeds: int, data_path: str | None = None) -> list[Run]:

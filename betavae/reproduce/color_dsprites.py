@@ -17,13 +17,10 @@ from .analysis import (
     traversal_figure,
 )
 from .runner import Run
+from .schedules import capacity_schedules
 
 TITLE = "Coloured dSprites: which latents take colour"
-SCHEDULES = {
-    "paper": dict(steps=150_000, c_steps=100_000, log_every=200, save_every=5000),
-    "cpu": dict(steps=5_000, c_steps=4_000, log_every=50, save_every=500),
-    "smoke": dict(steps=4, c_steps=4, log_every=2, save_every=2, batch_size=8),
-}
+SCHEDULES = capacity_schedules(5_000, 4_000, 4, batch_size=8)
 TAKES_COLOUR_R2 = 0.5
 
 

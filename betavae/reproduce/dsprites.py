@@ -24,13 +24,10 @@ from .analysis import (
     traversal_figure,
 )
 from .runner import Run, read_metrics
+from .schedules import capacity_schedules
 
 TITLE = "dSprites: staged learning under the capacity objective, against β-VAE (β = 4)"
-SCHEDULES = {
-    "paper": dict(steps=150_000, c_steps=100_000, log_every=200, save_every=5000),
-    "cpu": dict(steps=5_000, c_steps=4_000, log_every=50, save_every=500),
-    "smoke": dict(steps=6, c_steps=6, log_every=2, save_every=3, batch_size=8),
-}
+SCHEDULES = capacity_schedules(5_000, 4_000, 6, batch_size=8)
 METRIC_SAMPLES = {"paper": None, "cpu": None, "smoke": 60}  # None: disentanglement_lib's counts
 SCORES = [(name, key) for name in metrics.METRIC_NAMES for key in metrics.SCORE_KEYS[name]]
 

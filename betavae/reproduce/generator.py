@@ -12,6 +12,8 @@ import numpy as np
 import torch
 
 from .. import viz
+from ..objectives import step_at_capacity
+from ..rundir import RunDir
 from .analysis import (
     first_step,
     images_of,
@@ -23,22 +25,21 @@ from .analysis import (
     save_figure,
 )
 from .runner import Run, read_metrics
+from .schedules import capacity_schedules
 
 TITLE = "Factor-conditioned generator (paper Fig. 3)"
 TARGET_KL = (3.0, 7.0, 15.0, 24.0)  # nats: the paper's reconstruction panels
 C_MAX = 25.0
-SCHEDULES = {
-    "paper": dict(steps=150_000, c_steps=100_000, log_every=200, save_every=5000),
-    "cpu": dict(steps=10_000, c_steps=8_000, log_every=50, save_every=1000),
-    "smoke": dict(steps=8, c_steps=8, log_every=2, save_every=4, batch_size=8),
-}
+SCHEDULES = capacity_schedules(10_000, 8_000, 8, batch_size=8)
 
 
 def runs(budget: str, seeds: int, data_path: str | None = None) -> list[Run]:
     schedule = SCHEDULES[budget]
     # KL follows C(t) = C_max·t/T closely under γ = 1000: keep the model where C crosses each
     # target KL of the paper's panels.
-    snapshots = tuple(max(1, round(target / C_MAX * schedule["c_steps"])) for target in TARGET_KL)
+    snapshots = tuple(
+        max(1, step_at_capacity(target, C_MAX, schedule["c_steps"])) for target in TARGET_KL
+    )
     return [
         Run(
             f"generator-seed{seed}",
@@ -132,9 +133,7 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
             ["factor", "step at 1 nat", "log-likelihood then", "C then", "final KL"], rows
         )
         lines += [f"![per-factor KL]({fig.relative_to(report_dir)})", ""]
-        snaps = sorted(
-            p for p in (run_dir / "snapshots").glob("step-*") if (p / "checkpoint.pt").exists()
-        )
+        snaps = RunDir(run_dir).snapshots()
         if snaps:
             panel, measured = _snapshot_panel(
                 run_dir, snaps + [run_dir], figures / f"{run_dir.name}-reconstructions.png"

@@ -4,13 +4,11 @@ from its checkpoint, a new one starts. Runs go one after another in this process
 
 from __future__ import annotations
 
-import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import checkpoint
 from ..config import TrainConfig, config_from
+from ..rundir import RunDir
 from ..train import train
 
 
@@ -29,15 +27,16 @@ class Run:
 
 
 def snapshot_dir(run_dir: Path, step: int) -> Path:
-    """Where the checkpoint of step ``step`` is kept (a directory ``checkpoint.load`` reads)."""
-    return run_dir / "snapshots" / f"step-{step:07d}"
+    """Where the checkpoint of step ``step`` is kept (a directory ``load_run`` reads)."""
+    return RunDir(run_dir).snapshot_dir(step)
 
 
 def run_state(run_dir: Path) -> tuple[int, int] | None:
     """(step reached, steps planned) of a run directory, or None when it holds no checkpoint."""
-    if not (run_dir / checkpoint.CHECKPOINT_NAME).exists():
+    run = RunDir(run_dir)
+    if not run.has_checkpoint():
         return None
-    state = checkpoint.load(run_dir)
+    state = run.load_checkpoint()
     return int(state["step"]), int(state["config"]["steps"])
 
 
@@ -70,30 +69,19 @@ def execute(runs: list[Run], out: Path, log=print) -> list[Path]:
             where = f"resuming at step {state[0]}" if state else "starting"
             log(f"{run.name}: {where}, {config.steps} steps -> {run_dir}")
         for step in sorted(s for s in run.snapshots if s < config.steps):
-            target = snapshot_dir(run_dir, step) / checkpoint.CHECKPOINT_NAME
-            if target.exists():
+            if snapshot_dir(run_dir, step) in RunDir(run_dir).snapshots():
                 continue
             reached = run_state(run_dir)
             if reached is not None and reached[0] > step:
                 log(f"{run.name}: step {step} passed without a snapshot; skipped")
                 continue
             _train_to(run, out, step)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(run_dir / checkpoint.CHECKPOINT_NAME, target)
+            RunDir(run_dir).keep_snapshot(step)
         _train_to(run, out, config.steps)
         dirs.append(run_dir)
     return dirs
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
-    """The records of ``metrics.jsonl``, one per logged step (a step logged twice, by a run that
-    died after its last checkpoint and resumed, keeps its last record)."""
-    path = run_dir / "metrics.jsonl"
-    if not path.exists():
-        return []
-    by_step = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            by_step[record["step"]] = record
-    return [by_step[s] for s in sorted(by_step)]
+    """The records of ``metrics.jsonl``, one per logged step (``RunDir.read_metrics``)."""
+    return RunDir(run_dir).read_metrics()
