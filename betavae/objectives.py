@@ -1,4 +1,4 @@
-"""The two objectives of PAPER.md, on the fused ops:
+"""The two objectives of Burgess et al. 2018 (docs/design.md, "The science"), on the fused ops:
 
 - β-VAE ("H"): ``recon + β·KL``
 - capacity ("B"): ``recon + γ·|KL − C(t)|``, ``C(t) = min(C_max, C_max·t/T)``

@@ -4,7 +4,7 @@ accumulator, deterministic); the backward is one element-wise pass."""
 import triton
 import triton.language as tl
 
-from .elementwise import bce_with_logits, bce_with_logits_grad
+from .elementwise import bce_with_logits, bce_with_logits_grad, binary_target
 
 
 @triton.jit
@@ -16,7 +16,7 @@ def bernoulli_nll_forward_kernel(logits_ptr, target_ptr, out_ptr, cols, BLOCK: t
         idx = start + tl.arange(0, BLOCK)
         mask = idx < cols
         x = tl.load(logits_ptr + base + idx, mask=mask, other=0.0).to(tl.float32)
-        t = tl.load(target_ptr + base + idx, mask=mask, other=0).to(tl.float32)
+        t = binary_target(tl.load(target_ptr + base + idx, mask=mask, other=0))
         acc += tl.where(mask, bce_with_logits(x, t), 0.0)
     tl.store(out_ptr + row, tl.sum(acc, axis=0).to(out_ptr.dtype.element_ty))
 
@@ -29,6 +29,6 @@ def bernoulli_nll_backward_kernel(
     mask = idx < n
     g = tl.load(grad_ptr + idx // cols, mask=mask, other=0.0).to(tl.float32)
     x = tl.load(logits_ptr + idx, mask=mask, other=0.0).to(tl.float32)
-    t = tl.load(target_ptr + idx, mask=mask, other=0).to(tl.float32)
+    t = binary_target(tl.load(target_ptr + idx, mask=mask, other=0))
     grad = g * bce_with_logits_grad(x, t)
     tl.store(grad_logits_ptr + idx, grad.to(grad_logits_ptr.dtype.element_ty), mask=mask)

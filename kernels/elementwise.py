@@ -15,8 +15,19 @@ def log1p_unit(e):
 
 @triton.jit
 def bce_with_logits(x, t):
-    """max(x, 0) - x*t + log1p(exp(-|x|))."""
-    return tl.maximum(x, 0.0) - x * t + log1p_unit(tl.exp(-tl.abs(x)))
+    """max(x, 0) - x*t + log1p(exp(-|x|)), the first part as |x|*w (w = 1 - t for x > 0, else t;
+    0 when w = 0) so that x = +-inf gives the true value, not inf - inf."""
+    ax = tl.abs(x)
+    w = tl.where(x > 0.0, 1.0 - t, t)
+    return tl.where(w == 0.0, 0.0, ax * w) + log1p_unit(tl.exp(-ax))
+
+
+@triton.jit
+def binary_target(t):
+    """A loaded target as float32: uint8 as binary (any non-zero byte is 1), floats as they are."""
+    if t.dtype == tl.uint8:
+        return tl.where(t != 0, 1.0, 0.0)
+    return t.to(tl.float32)
 
 
 @triton.jit

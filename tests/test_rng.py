@@ -1,4 +1,4 @@
-"""The RNG contract (DESIGN.md, "RNG"): known Philox answers, and every backend equal to the
+"""The RNG contract (docs/design.md, "RNG"): known Philox answers, and every backend equal to the
 reference (words and uniforms bit-exact, normals within 1e-6)."""
 
 import pytest

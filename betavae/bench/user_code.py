@@ -1,6 +1,6 @@
-"""What a user writes instead of the fused ops: the speed baselines of the benchmarks (DESIGN.md,
-speed goals). The loss code is the anchors' (e.g. 1Konny/Beta-VAE, the usual β-VAE reference
-implementation): ``randn_like`` reparameterisation, the closed-form KL, and
+"""What a user writes instead of the fused ops: the speed baselines of the benchmarks
+(docs/design.md, speed goals). The loss code is the anchors' (e.g. 1Konny/Beta-VAE, the usual β-VAE
+reference implementation): ``randn_like`` reparameterisation, the closed-form KL, and
 ``F.binary_cross_entropy_with_logits`` summed over pixels, on float targets.
 
 Our ``reference`` backend is the oracle for values (its own Philox in PyTorch), not a speed

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {export(get_dataset(args.dataset), args.out)}")
         elif args.command == "import-chairs":
             print(f"wrote {import_chairs(args.folder, args.out, rgb=args.rgb, crop=args.crop)}")
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

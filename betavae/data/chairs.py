@@ -5,6 +5,7 @@ and stored as grey (default) or RGB. The dataset has no ground-truth factors."""
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import h5py
@@ -17,10 +18,23 @@ from betavae.atomic import atomic_path
 from .files import create_images
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+MAX_PIXELS = 64_000_000  # larger renders are refused (a decompression bomb, not a chair)
+OUTPUT_SUFFIXES = (".h5", ".hdf5")
 
 
 def _prepare(path: Path, crop: int | None, rgb: bool, size: int) -> np.ndarray:
-    with Image.open(path) as img:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(path)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise ValueError(f"import-chairs: {path} is refused: {exc}") from None
+    with img:
+        if img.width * img.height > MAX_PIXELS:
+            raise ValueError(
+                f"import-chairs: {path} has {img.width}×{img.height} pixels, more than "
+                f"{MAX_PIXELS:,} (a decompression bomb?); refused"
+            )
         img = img.convert("RGB" if rgb else "L")
         w, h = img.size
         side = min(w, h) if crop is None else min(crop, w, h)
@@ -41,7 +55,18 @@ def import_chairs(
     folder, out = Path(folder), Path(out)
     if not folder.is_dir():
         raise ValueError(f"import-chairs: {folder} is not a directory")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTENSIONS)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(
+            f"import-chairs: the output {out} must end in .h5 or .hdf5 (it is written as HDF5)"
+        )
+    if out.is_dir():
+        raise ValueError(f"import-chairs: the output {out} is a directory; name a file")
+    if crop is not None and crop < 1:
+        raise ValueError(f"import-chairs: --crop must be >= 1 pixel; got {crop}")
+    if size < 1:
+        raise ValueError(f"import-chairs: size must be >= 1; got {size}")
+    # regular files only: a FIFO or device named *.png would block or stream forever
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
     if not files:
         raise ValueError(
             f"import-chairs: no images ({', '.join(sorted(EXTENSIONS))}) under {folder}"
@@ -52,7 +77,7 @@ def import_chairs(
         for i, path in enumerate(tqdm(files, desc="importing chairs", disable=quiet)):
             try:
                 dset[i] = _prepare(path, crop, rgb, size)
-            except OSError as exc:
+            except (OSError, Image.DecompressionBombError) as exc:
                 raise ValueError(f"import-chairs: cannot read image {path}: {exc}") from exc
         f.attrs["source"] = str(folder)
         f.attrs["files"] = len(files)

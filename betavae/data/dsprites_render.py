@@ -1,7 +1,7 @@
 """Procedural dSprites: renders all 737,280 64×64 binary images of Matthey et al.'s dSprites in the
 official factor order (color, shape, scale, orientation, posX, posY; sizes 1, 3, 6, 40, 32, 32).
 
-The original rendering code was never published; this clone follows PAPER.md: sprite centre at
+The original rendering code was never published; this clone follows docs/design.md: sprite centre at
 ``0.25·W + 0.5·W·pos``, shapes sized so the largest sprite at any rotation (radius 15 px at scale 1)
 stays inside the canvas, pixels point-sampled at their centres. Geometry is computed in float64
 with exact IEEE operations only, so the bytes are identical on every machine.

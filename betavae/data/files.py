@@ -105,9 +105,13 @@ def load_file(path: os.PathLike | str) -> GroundTruthData:
                 return _dataset(
                     path, archive["imgs"], archive["latents_classes"], archive["latents_values"]
                 )
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, MemoryError) as exc:
             if isinstance(exc, DatasetFileError):
                 raise
+            if isinstance(exc, MemoryError):
+                raise DatasetFileError(
+                    path, "an array is too large for this machine's memory"
+                ) from None
             raise DatasetFileError(path, f"not a readable npz file ({exc})") from exc
     if suffix in (".h5", ".hdf5"):
         try:
@@ -115,8 +119,14 @@ def load_file(path: os.PathLike | str) -> GroundTruthData:
                 if "imgs" not in f:
                     raise DatasetFileError(path, "missing dataset 'imgs' (HDF5 layout)")
                 has_latents = "latents" in f
-                if has_latents and not {"values", "classes"} <= set(f["latents"].keys()):
+                if has_latents and (
+                    not isinstance(f["latents"], h5py.Group)
+                    or not {"values", "classes"} <= set(f["latents"].keys())
+                ):
                     raise DatasetFileError(path, "'latents' must hold 'values' and 'classes'")
+                names = ["imgs"] + (["latents/classes", "latents/values"] if has_latents else [])
+                for name in names:
+                    check_hdf5_dataset(f, name, path)
                 imgs = f["imgs"][...]
                 classes = f["latents/classes"][...] if has_latents else None
                 values = f["latents/values"][...] if has_latents else None
@@ -124,6 +134,34 @@ def load_file(path: os.PathLike | str) -> GroundTruthData:
         except OSError as exc:
             raise DatasetFileError(path, f"not a readable HDF5 file ({exc})") from exc
     raise DatasetFileError(path, f"unknown extension {suffix!r}; expected .npz, .h5 or .hdf5")
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_hdf5_dataset(f: h5py.File, name: str, path) -> h5py.Dataset:
+    """``f[name]`` after checking it is a numeric dataset stored inside this file and small enough
+    to read into memory; DatasetFileError naming the file otherwise."""
+    dset = f[name]
+    if not isinstance(dset, h5py.Dataset):
+        raise DatasetFileError(path, f"{name!r} is a {type(dset).__name__}, not a dataset")
+    if dset.external or dset.is_virtual:
+        # external or virtual storage reads bytes from other files named inside this one
+        raise DatasetFileError(
+            path, f"{name!r} keeps its data in other files (external/virtual storage); refused"
+        )
+    if dset.dtype.kind not in "biuf":
+        raise DatasetFileError(path, f"{name!r} must be numeric; got dtype {dset.dtype}")
+    size = int(np.prod(dset.shape, dtype=np.float64) * dset.dtype.itemsize)
+    if size > memory_bytes():
+        raise DatasetFileError(
+            path,
+            f"{name!r} declares {dset.shape} {dset.dtype} = {size / 2**30:,.1f} GiB, more than "
+            f"this machine's {memory_bytes() / 2**30:,.1f} GiB of memory",
+        )
+    return dset
 
 
 def create_images(f: h5py.File, shape: tuple[int, ...]) -> h5py.Dataset:

@@ -1,9 +1,9 @@
 """Fused reparameterised sample + per-element Gaussian KL: ``betavae::gaussian_sample_kl``.
 
 One kernel pass gives ``z = mu + exp(logvar/2)·eps`` and
-``kl = 0.5·(mu² + exp(logvar) − logvar − 1)``; eps is the standard normal at counter ``offset + i``
-under ``seed`` (DESIGN.md, RNG). The backward pass regenerates eps from (seed, offset) instead of
-saving it.
+``kl = 0.5·(mu² + exp(logvar) − logvar − 1)``; eps is the standard normal at counter
+``offset + i`` under ``seed`` (docs/design.md, "RNG"). The backward pass regenerates eps from
+(seed, offset) instead of saving it.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ gaussian_sample_kl_op.register_autograd(_backward, setup_context=_setup_context)
 class _EagerGaussianSampleKL(torch.autograd.Function):
     """Eager fast path onto the same backend calls as the custom op, without the ~40 us per call of
     custom-op dispatch. torch.compile traces the custom op instead (see gaussian_sample_kl). Kept
-    lean (DESIGN.md speed goals: at (64, 10) the whole op is a few microseconds of kernel inside
-    tens of microseconds of Python): only mu and logvar go through save_for_backward, seed and
-    offset ride on ctx, and inputs that are already contiguous are not touched."""
+    lean (docs/design.md, speed goals: at (64, 10) the whole op is a few microseconds of kernel
+    inside tens of microseconds of Python): only mu and logvar go through save_for_backward, seed
+    and offset ride on ctx, and inputs that are already contiguous are not touched."""
 
     @staticmethod
     def forward(ctx, mu, logvar, seed, offset, backend):

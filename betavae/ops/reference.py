@@ -1,7 +1,7 @@
 """Pure-PyTorch reference of the fused ops: the oracle every backend is tested against.
 
 Everything here is plain torch, differentiated by autograd, including a vectorised Philox4x32-10
-written with int64 tensor arithmetic, so the RNG contract (DESIGN.md, "RNG") is checked by an
+written with int64 tensor arithmetic, so the RNG contract (docs/design.md, "RNG") is checked by an
 independent implementation. Nothing here is fast; it is meant to be obviously right.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 
 MASK32 = 0xFFFFFFFF
 PHILOX_MUL_A = 0xD2511F53
@@ -104,14 +103,35 @@ def gaussian_sample_kl(
 def bernoulli_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-sample Bernoulli NLL summed over all non-batch dims; shape ``(B,)``.
 
-    ``max(x, 0) - x*t + log1p(exp(-|x|))``, accumulated in float32 for half inputs. Built on
-    torch's BCE-with-logits, whose derivative is exactly ``sigmoid(x) - t`` (a hand-written
-    ``clamp_min`` form would give autograd's subgradient 1 instead of 0.5 at x = 0).
+    ``max(x, 0) - x*t + log1p(exp(-|x|))``, written as ``|x|·w + log1p(exp(-|x|))`` with
+    ``w = 1 - t`` for x > 0 and ``t`` otherwise, and ``|x|·w = 0`` when ``w = 0``: the true value
+    at x = ±inf too (0 for the matching target, inf for the other), where the textbook form gives
+    inf - inf. Accumulated in float32 for half inputs. uint8/bool targets are binary: any
+    non-zero byte is 1. The derivative is exactly ``sigmoid(x) - t`` everywhere (also at x = 0,
+    where autograd of ``|x|`` would give a subgradient of its own).
     """
     compute_dtype = torch.float32 if logits.dtype in (torch.float16, torch.bfloat16) else None
     x = logits.to(compute_dtype) if compute_dtype else logits
-    loss = F.binary_cross_entropy_with_logits(x, target.to(x.dtype), reduction="none")
+    t = (target != 0) if target.dtype in (torch.uint8, torch.bool) else target
+    loss = _BinaryCrossEntropyWithLogits.apply(x, t.to(x.dtype))
     return loss.reshape(loss.shape[0], -1).sum(dim=1)
+
+
+class _BinaryCrossEntropyWithLogits(torch.autograd.Function):
+    """Element-wise BCE with logits (see :func:`bernoulli_nll`), gradient sigmoid(x) - t."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, t)
+        ax = x.abs()
+        w = torch.where(x > 0, 1 - t, t)
+        linear = torch.where(w == 0, torch.zeros_like(ax), ax * w)
+        return linear + torch.log1p(torch.exp(-ax))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, t = ctx.saved_tensors
+        return grad * (torch.sigmoid(x) - t), None
 
 
 def _numel(shape: Sequence[int]) -> int:

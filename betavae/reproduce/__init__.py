@@ -1,6 +1,6 @@
-"""``python -m betavae.reproduce``: the experiments of Burgess et al. 2018 (PAPER.md), one file
-each — a list of training runs (``runs``) and an analysis that reads only their run directories
-(``analyse``) and returns a section of the report.
+"""``python -m betavae.reproduce``: the experiments of Burgess et al. 2018 (docs/design.md, "The
+science"), one file each — a list of training runs (``runs``) and an analysis that reads only their
+run directories (``analyse``) and returns a section of the report.
 
     python -m betavae.reproduce blobs --budget cpu --out docs/reproduction
     python -m betavae.reproduce all --budget paper --seeds 3 --out results

@@ -43,7 +43,7 @@ T row_chunk_sum(const T* __restrict x, const U* __restrict t, int64_t begin, int
   const int64_t n = end - begin;
 #pragma omp simd
   for (int64_t j = 0; j < n; ++j) {
-    losses[j] = bce_with_logits<T>(x[begin + j], static_cast<T>(t[begin + j]));
+    losses[j] = bce_with_logits<T>(x[begin + j], binary_target<T>(t[begin + j]));
   }
   return fixed_order_sum(losses, n);
 }
@@ -58,7 +58,7 @@ T row_chunk_sum_and_grad(const T* __restrict x, const U* __restrict t, T* __rest
 #pragma omp simd
   for (int64_t j = 0; j < n; ++j) {
     T loss, grad;
-    bce_with_logits_and_grad<T>(x[begin + j], static_cast<T>(t[begin + j]), loss, grad);
+    bce_with_logits_and_grad<T>(x[begin + j], binary_target<T>(t[begin + j]), loss, grad);
     losses[j] = loss;
     dx[begin + j] = grad;
   }
@@ -69,7 +69,7 @@ template <typename T, typename U>
 void grad_chunk(T g_row, const T* __restrict x, const U* __restrict t, T* __restrict gx,
                 int64_t begin, int64_t end) {
 #pragma omp simd
-  for (int64_t j = begin; j < end; ++j) gx[j] = g_row * bce_with_logits_grad<T>(x[j], static_cast<T>(t[j]));
+  for (int64_t j = begin; j < end; ++j) gx[j] = g_row * bce_with_logits_grad<T>(x[j], binary_target<T>(t[j]));
 }
 
 // dx == nullptr: the loss only; otherwise the elements' derivatives too.

@@ -138,36 +138,9 @@ namespace {
 const KernelTable& kernels() { return cpu_dispatch::chosen().table(); }
 }  // namespace
 
-void philox_words(uint32_t* out, int64_t n, uint64_t seed, uint64_t offset, int num_threads) {
-  kernels().philox_words(out, n, seed, offset, num_threads);
-}
-void uniform(float* out, int64_t n, uint64_t seed, uint64_t offset, int num_threads) {
-  kernels().uniform(out, n, seed, offset, num_threads);
-}
-void standard_normal(float* out, int64_t n, uint64_t seed, uint64_t offset, int num_threads) {
-  kernels().standard_normal(out, n, seed, offset, num_threads);
-}
-void gaussian_sample_kl_forward(const void* mu, const void* logvar, void* z, void* kl, int64_t n,
-                                int dtype, uint64_t seed, uint64_t offset, int num_threads) {
-  kernels().gaussian_sample_kl_forward(mu, logvar, z, kl, n, dtype, seed, offset, num_threads);
-}
-void gaussian_sample_kl_backward(const void* grad_z, const void* grad_kl, const void* mu,
-                                 const void* logvar, void* grad_mu, void* grad_logvar, int64_t n,
-                                 int dtype, uint64_t seed, uint64_t offset, int num_threads) {
-  kernels().gaussian_sample_kl_backward(grad_z, grad_kl, mu, logvar, grad_mu, grad_logvar, n,
-                                        dtype, seed, offset, num_threads);
-}
-void bernoulli_nll_forward(const void* logits, const void* target, void* out, void* grad_unit,
-                           int64_t rows, int64_t cols, int logits_dtype, int target_dtype,
-                           int num_threads) {
-  kernels().bernoulli_nll_forward(logits, target, out, grad_unit, rows, cols, logits_dtype,
-                                  target_dtype, num_threads);
-}
-void bernoulli_nll_backward(const void* grad_out, const void* logits, const void* target,
-                            void* grad_logits, int64_t rows, int64_t cols, int logits_dtype,
-                            int target_dtype, int num_threads) {
-  kernels().bernoulli_nll_backward(grad_out, logits, target, grad_logits, rows, cols,
-                                   logits_dtype, target_dtype, num_threads);
-}
+#define BV_CPU_ENTRY(name, params, args) \
+  void name params { kernels().name args; }
+#include "entry_points.h"
+#undef BV_CPU_ENTRY
 
 }  // namespace betavae::cpu

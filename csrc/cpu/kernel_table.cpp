@@ -9,13 +9,9 @@ namespace cpu {
 
 const cpu_dispatch::KernelTable& kernel_table() {
   static const cpu_dispatch::KernelTable table{
-      &philox_words,
-      &uniform,
-      &standard_normal,
-      &gaussian_sample_kl_forward,
-      &gaussian_sample_kl_backward,
-      &bernoulli_nll_forward,
-      &bernoulli_nll_backward,
+#define BV_CPU_ENTRY(name, params, args) &name,
+#include "entry_points.h"
+#undef BV_CPU_ENTRY
   };
   return table;
 }

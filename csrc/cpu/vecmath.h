@@ -1,8 +1,10 @@
 // Branch-free float32 exp/log/cos for the CPU kernels. Written with plain arithmetic, selects and
-// bit casts so that GCC vectorises the loops that call them (AVX2/AVX-512 under -march=native);
-// a scalar libm call per element would be an order of magnitude slower.
+// bit casts so that GCC vectorises the loops that call them (each kernel file is compiled for
+// x86-64-v4, x86-64-v3 and the x86-64 baseline; see CMakeLists.txt and cpu/dispatch.cpp); a
+// scalar libm call per element would be an order of magnitude slower.
 //
-// Accuracy (measured against glibc in tests/test_vecmath.py through the kernels; stated here):
+// Accuracy (checked through the kernels against the float64 reference in
+// tests/test_bernoulli_nll.py, tests/test_gaussian_sample_kl.py and tests/test_rng.py):
 //   exp_f32  Cody-Waite reduction + degree-5 minimax polynomial (Cephes expf coefficients):
 //            <= 2 ulp on [-87.3, 88.7]; gradual underflow to 0 below; +inf above 88.72; NaN kept.
 //   log_f32  exponent/mantissa split + degree-8 minimax polynomial (Cephes logf coefficients):
@@ -92,13 +94,15 @@ BV_CPU_INLINE float log_f32(float x) {
   return (log1p_core(f) + -2.12194440e-4f * e) + 0.693359375f * e;
 }
 
-// exp(x) for x <= 0, cheaper than exp_f32 for the BCE loops: 2^y with y = x*log2(e) clamped at
-// -126 (results below 2^-126 ~ 1.2e-38 are returned as 2^-126: an absolute error under 1e-37),
+// exp(x) for x <= 0, cheaper than exp_f32 for the BCE loops: 2^y with y = x*log2(e); results
+// below 2^-126 ~ 1.2e-38 (x < -87.3, also x = -inf) are returned as 0 (an absolute error under
+// 1.2e-38, so a saturated logit costs exactly 0 nats), NaN is not handled (the callers pass -|x|),
 // 2^frac(y) from a degree-6 polynomial (fitted by us on Chebyshev nodes; <= 1.1e-7 relative in
 // fp32), and 2^floor(y) added to the exponent bits instead of multiplied.
 BV_CPU_INLINE float exp_nonpositive_f32(float x) {
   float y = x * 1.44269504088896341f;
-  y = y < -126.0f ? -126.0f : y;
+  const bool underflow = y < -126.0f;
+  y = underflow ? -126.0f : y;
   const float n = __builtin_floorf(y);
   const float f = y - n;  // [0, 1)
   float p = 2.1877505059819669e-4f;
@@ -108,7 +112,8 @@ BV_CPU_INLINE float exp_nonpositive_f32(float x) {
   p = p * f + 2.402305006980896e-1f;
   p = p * f + 6.931469440460205e-1f;
   p = p * f + 1.0f;
-  return bits_as_float(float_as_bits(p) + (static_cast<uint32_t>(static_cast<int32_t>(n)) << 23));
+  const float r = bits_as_float(float_as_bits(p) + (static_cast<uint32_t>(static_cast<int32_t>(n)) << 23));
+  return underflow ? 0.0f : r;
 }
 
 // log1p(e) for e in [0, 1] as e*q(e), q a degree-8 polynomial (fitted by us on Chebyshev nodes):

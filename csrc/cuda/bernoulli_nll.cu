@@ -43,7 +43,7 @@ __global__ void forward_kernel(const T* __restrict__ x, const U* __restrict__ t,
   A acc = A(0);
 #pragma unroll 4
   for (int64_t j = begin + threadIdx.x; j < end; j += kThreads) {
-    acc += bce_with_logits<A>(static_cast<A>(xr[j]), static_cast<A>(tr[j]));
+    acc += bce_with_logits<A>(static_cast<A>(xr[j]), binary_target<A>(tr[j]));
   }
   const A block_total = block_sum(acc);
   if (blocks_per_row == 1) {
@@ -75,7 +75,7 @@ __global__ void backward_kernel(const Out* __restrict__ g, const T* __restrict__
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
     const A g_row = static_cast<A>(g[i / cols]);
-    gx[i] = static_cast<T>(g_row * bce_with_logits_grad<A>(static_cast<A>(x[i]), static_cast<A>(t[i])));
+    gx[i] = static_cast<T>(g_row * bce_with_logits_grad<A>(static_cast<A>(x[i]), binary_target<A>(t[i])));
   }
 }
 
