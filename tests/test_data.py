@@ -15,7 +15,7 @@ from betavae.data.cache import sha256
 from betavae.data.chairs import import_chairs
 from betavae.data.dsprites import CACHE_NAME
 
-DSPRITES_SHA256 = "dceb329d382b3072cb9dfb45246dc2ebef0fda258e963698a5fc0101e64865e6"
+DSPRITES_SHA256 = "2b996c32d20a45236a4de257e5351f29443a1f9586acd39e1ff601cf3c4aa765"  # render v2
 
 
 @pytest.fixture(scope="session")
@@ -308,3 +308,60 @@ def test_sample_factors_takes_numpy_torch_generators_and_seeds():
     images, idx = sampler.sample(4, generator=torch.Generator().manual_seed(9))
     again, idx2 = sampler.sample(4, generator=torch.Generator().manual_seed(9))
     assert torch.equal(idx, idx2) and torch.equal(images, again)
+
+
+# Statistics of the official dSprites images (docs/design.md, "The science"; sprite areas and
+# centroids measured on 100 official images).
+OFFICIAL_MEAN_PIXEL = 0.0425
+OFFICIAL_CENTROID_SPAN = (17.0, 48.0)  # px, the extreme sprite centroids along either axis
+
+
+def _areas(data) -> np.ndarray:
+    """Pixels set in every image, from the packed bits (popcount by table)."""
+    popcount = np.array([bin(b).count("1") for b in range(256)], dtype=np.uint16)
+    packed = data.images.packed.numpy()
+    return np.concatenate(
+        [popcount[packed[i : i + 65536]].sum(1) for i in range(0, len(packed), 65536)]
+    )
+
+
+def test_sprites_are_sized_like_the_official_data(dsprites):
+    areas = _areas(dsprites)
+    mean_pixel = areas.mean() / 4096
+    assert abs(mean_pixel - OFFICIAL_MEAN_PIXEL) <= 0.02 * OFFICIAL_MEAN_PIXEL, mean_pixel
+    by_scale = [areas[dsprites.factor_classes[:, 2] == s].mean() for s in range(6)]
+    assert all(a < b for a, b in zip(by_scale, by_scale[1:])), by_scale
+    # area grows as scale² (scales 0.5 .. 1): the largest class is ~4x the smallest
+    assert 3.5 < by_scale[-1] / by_scale[0] < 4.5, by_scale
+    q10, q50, q90 = np.percentile(areas, [10, 50, 90])
+    assert 60 <= q10 <= 90 and 130 <= q50 <= 175 and 260 <= q90 <= 320, (q10, q50, q90)
+
+
+def test_sprite_centroids_span_the_official_range(dsprites):
+    low, high = OFFICIAL_CENTROID_SPAN
+    for pos in (0, 31):
+        for axis in (4, 5):
+            classes = np.zeros((3, 6), np.int64)
+            classes[:, 1] = np.arange(3)
+            classes[:, axis] = pos
+            classes[:, 9 - axis] = 15
+            for image in dsprites.images_for(classes):
+                x, y = _centroid(image)
+                value = (x if axis == 4 else y) + 0.5  # pixel k covers [k, k + 1)
+                assert low - 1.5 <= value <= high + 1.5, (pos, axis, value)
+                if pos == 0:
+                    assert value < low + 2.5
+                else:
+                    assert value > high - 2.5
+
+
+def test_a_cache_of_another_render_version_is_regenerated(tmp_path, monkeypatch, dsprites):
+    from betavae.data import cache
+    from betavae.data.dsprites import RENDER_VERSION
+
+    monkeypatch.setenv("BETAVAE_CACHE", str(tmp_path))
+    stale = dsprites.images.packed.numpy()[:8].copy()
+    cache.write_atomic(tmp_path / CACHE_NAME, "packed", stale, RENDER_VERSION - 1)
+    # an old version's cache is never read back (so it is regenerated, as a corrupt one is)
+    assert cache.read_checked(tmp_path / CACHE_NAME, "packed", RENDER_VERSION) is None
+    assert "v1" not in CACHE_NAME

@@ -40,7 +40,7 @@ def run_state(run_dir: Path) -> tuple[int, int] | None:
     return int(state["step"]), int(state["config"]["steps"])
 
 
-def _train_to(run: Run, out: Path, steps: int) -> None:
+def _train_to(run: Run, out: Path, steps: int, runtime: dict) -> None:
     """Train ``run`` until its checkpoint is at ``steps`` (fresh or resumed; exact either way)."""
     config = run.config(out)
     run_dir = Path(config.out)
@@ -48,16 +48,18 @@ def _train_to(run: Run, out: Path, steps: int) -> None:
     if state is not None and state[0] >= steps:
         return
     if state is not None:
-        flags = {"resume": str(run_dir), "steps": steps, "quiet": True}
+        flags = {"resume": str(run_dir), "steps": steps, "quiet": True, **runtime}
         train(config_from(flags), flags)
     else:
-        config.steps = steps
-        train(config, {**run.flags, "out": str(run_dir), "steps": steps})
+        flags = {**run.flags, "out": str(run_dir), "steps": steps, "quiet": True, **runtime}
+        train(config_from(flags), flags)
 
 
-def execute(runs: list[Run], out: Path, log=print) -> list[Path]:
+def execute(runs: list[Run], out: Path, log=print, runtime: dict | None = None) -> list[Path]:
     """Train every run to its planned steps (resuming unfinished ones, keeping the snapshots on
-    the way); their directories."""
+    the way); their directories. ``runtime``: flags that change how, not what, is trained (e.g.
+    ``amp``), for every run."""
+    runtime = dict(runtime or {})
     dirs = []
     for run in runs:
         config = run.config(out)
@@ -75,9 +77,9 @@ def execute(runs: list[Run], out: Path, log=print) -> list[Path]:
             if reached is not None and reached[0] > step:
                 log(f"{run.name}: step {step} passed without a snapshot; skipped")
                 continue
-            _train_to(run, out, step)
+            _train_to(run, out, step, runtime)
             RunDir(run_dir).keep_snapshot(step)
-        _train_to(run, out, config.steps)
+        _train_to(run, out, config.steps, runtime)
         dirs.append(run_dir)
     return dirs
 
