@@ -54,6 +54,7 @@ class TrainConfig:
     amp: bool = False  # bf16 autocast of the model (CUDA, or a CPU with native bf16)
     quiet: bool = False  # no progress bar or log lines
     blob_width: float = 3.0  # blob standard deviation in pixels (data=blobs)
+    color_range: tuple = (0.5, 1.0)  # LO HI: each RGB channel uniform in [LO, HI] (color-dsprites)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -68,9 +69,17 @@ class TrainConfig:
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ValueError(f"unknown config field(s) {unknown}")
+        values = dict(values)
+        if isinstance(values.get("color_range"), list):  # JSON has no tuples
+            values["color_range"] = tuple(values["color_range"])
         for name, value in values.items():
             expected = _FIELD_TYPES[str(known[name].type)]
             allowed = (int, float) if expected is float else expected
+            if expected is tuple:
+                value = value if isinstance(value, tuple) and len(value) == 2 else None
+                if value is None or not all(isinstance(v, (int, float)) for v in value):
+                    raise ValueError(f"config field {name!r} must be a pair of numbers")
+                continue
             if isinstance(value, bool) != (expected is bool) or not isinstance(value, allowed):
                 raise ValueError(
                     f"config field {name!r} must be {expected.__name__}; got {value!r}"
@@ -107,6 +116,9 @@ class TrainConfig:
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be >= 1; got {getattr(self, name)}"
                 )
+        low, high = self.color_range
+        if not (math.isfinite(low) and math.isfinite(high) and 0.0 <= low <= high <= 1.0):
+            raise ValueError(f"--color-range must satisfy 0 <= LO <= HI <= 1; got {low} {high}")
         if self.c_steps < 0:
             raise ValueError(f"--c-steps must be >= 0; got {self.c_steps}")
         if not 0 <= self.seed < 2**63:
@@ -131,7 +143,7 @@ class TrainConfig:
 # Bounds that keep a typo from turning into an out-of-memory traceback minutes later.
 LIMITS = {"batch_size": 16_384, "latent_dim": 1024, "factor_dims": 64, "steps": 10**9}
 NAMED_DATASETS = ("dsprites", "color-dsprites", "blobs")  # generated, not read from a file
-_FIELD_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+_FIELD_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple}
 
 PRESETS: dict[str, dict] = {
     # The paper's dSprites recipe: gamma 1000, C 0 -> 25 nats over 100k steps, Adam 5e-4, batch 64.
@@ -175,6 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
             parser.add_argument(flag, action="store_true", default=None, help=helps[f.name])
+        elif f.type in ("tuple", tuple):
+            parser.add_argument(
+                flag,
+                type=float,
+                nargs=2,
+                default=None,
+                metavar=("LO", "HI"),
+                help=f"{helps[f.name]} (default: {f.default[0]:g} {f.default[1]:g})",
+            )
         else:
             kind = {"int": int, "float": float, "str": str}[str(f.type)]
             parser.add_argument(
@@ -204,7 +225,10 @@ def _field_help() -> dict[str, str]:
 def explicit_flags(argv: list[str] | None) -> dict:
     """The flags the user actually gave (None means not given)."""
     args = build_parser().parse_args(argv)
-    return {k: v for k, v in vars(args).items() if v is not None}
+    flags = {k: v for k, v in vars(args).items() if v is not None}
+    if "color_range" in flags:
+        flags["color_range"] = tuple(flags["color_range"])
+    return flags
 
 
 def config_from(flags: dict) -> TrainConfig:
@@ -239,7 +263,7 @@ def same_model_fields(first: dict, second: dict) -> bool:
     differ: config.json is rewritten when a resumption starts, before its first checkpoint)."""
 
     def model_part(config: dict) -> dict:
-        return {k: v for k, v in config.items() if k not in RUNTIME_FIELDS}
+        return {k: _plain(v) for k, v in config.items() if k not in RUNTIME_FIELDS}
 
     return model_part(first) == model_part(second)
 
@@ -249,5 +273,10 @@ def model_fields_differ(saved: dict, flags: dict) -> list[str]:
     return [
         f"--{k.replace('_', '-')}={flags[k]!r} (checkpoint: {saved.get(k)!r})"
         for k in flags
-        if k not in RUNTIME_FIELDS and k in saved and saved[k] != flags[k]
+        if k not in RUNTIME_FIELDS and k in saved and _plain(saved[k]) != _plain(flags[k])
     ]
+
+
+def _plain(value):
+    """A config value as JSON gives it back (tuples are lists there)."""
+    return list(value) if isinstance(value, tuple) else value

@@ -295,6 +295,11 @@ def open_for_resume(run_dir: RunDir, flags: dict, lock: bool) -> tuple[TrainConf
         except RunDirError as exc:
             print(f"warning: {exc}; using the checkpoint's config", file=sys.stderr)
         else:
+            # through TrainConfig, so fields added since the run started take their defaults
+            try:
+                on_disk = TrainConfig.from_dict(on_disk).to_dict()
+            except (TypeError, ValueError) as exc:
+                raise RunDirError(f"{run_dir.config_path}: {exc}") from None
             if not same_model_fields(on_disk, saved):
                 raise RunDirError(
                     f"{run_dir.path}: checkpoint.pt and config.json disagree (another run's "

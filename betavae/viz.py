@@ -47,15 +47,22 @@ def reconstructions(
 
 @torch.no_grad()
 def traversal_frames(
-    model, image: torch.Tensor, order: Sequence[int], steps: int = 9, span: float = 2.5
+    model,
+    image: torch.Tensor,
+    order: Sequence[int],
+    steps: int = 9,
+    span: float = 2.5,
+    ranges: Sequence[tuple[float, float]] | None = None,
 ) -> torch.Tensor:
-    """``(len(order), steps, C, H, W)``: latent ``order[r]`` swept over [-span, span] around the
-    posterior mean of ``image`` (1, C, H, W) (or the encoder's input of one example), the other
-    latents held at their means."""
+    """``(len(order), steps, C, H, W)``: latent ``order[r]`` swept over [-span, span] (or over
+    ``ranges[j]``, e.g. its 1st-99th percentile of μ over the data) around the posterior mean of
+    ``image`` (1, C, H, W) (or the encoder's input of one example), the other latents held at
+    their means."""
     mu, _ = model.encode(image)
-    values = torch.linspace(-span, span, steps, device=mu.device)
     rows = []
     for j in order:
+        low, high = (-span, span) if ranges is None else ranges[j]
+        values = torch.linspace(float(low), float(high), steps, device=mu.device)
         z = mu.repeat(steps, 1)
         z[:, j] = values
         rows.append(torch.sigmoid(model.decode(z)))
@@ -72,11 +79,17 @@ def _annotate(grid: np.ndarray, labels: Sequence[str], row_height: int, margin: 
 
 
 def traversal_png(
-    model, image, kl_per_latent: Sequence[float], path: Path, steps: int = 9, span: float = 2.5
+    model,
+    image,
+    kl_per_latent: Sequence[float],
+    path: Path,
+    steps: int = 9,
+    span: float = 2.5,
+    ranges: Sequence[tuple[float, float]] | None = None,
 ) -> Path:
     """Traversal grid, rows ordered by decreasing KL and labelled ``z3 KL 4.21``."""
     order = list(np.argsort(-np.asarray(kl_per_latent)))
-    frames = traversal_frames(model, image, order, steps, span)
+    frames = traversal_frames(model, image, order, steps, span, ranges)
     n, s = frames.shape[:2]
     grid = to_uint8_grid(frames.reshape(n * s, *frames.shape[2:]), nrow=s)
     row_height = grid.shape[0] // n

@@ -34,7 +34,8 @@ def test_blobs_end_to_end(tmp_path, capsys):
     text = _report(tmp_path)
     assert "## Blobs (paper Fig. 2)" in text and "| beta150-seed0 | β = 150 | 4 |" in text
     assert "Schedule (`--budget smoke`): steps 4" in text and "blob σ (px)" in text
-    assert _figures_exist(tmp_path, text) == 4
+    assert _figures_exist(tmp_path, text) == 6  # 2 per run: β = 1, β = 150, β = 150 at σ = 6
+    assert "tilt (°)" in text and "| beta150-sigma6-seed0 |" in text
     assert "beta1-seed0: starting" in capsys.readouterr().out
     assert _run(tmp_path, "blobs") == 0  # a second call trains nothing
     assert "beta1-seed0: done (4 steps)" in capsys.readouterr().out
@@ -43,7 +44,7 @@ def test_blobs_end_to_end(tmp_path, capsys):
 def test_generator_end_to_end_keeps_snapshots(tmp_path):
     assert _run(tmp_path, "generator") == 0
     text = _report(tmp_path)
-    assert "## Factor-conditioned generator" in text and "step at 1 nat" in text
+    assert "## Factor-conditioned generator" in text and "I(v; z)" in text and "KL − I" in text
     for factor in ("shape", "scale", "orientation", "posX", "posY"):
         assert f"| {factor} |" in text
     snapshots = tmp_path / "report" / "runs" / "generator" / "generator-seed0" / "snapshots"
@@ -67,14 +68,19 @@ def test_dsprites_end_to_end_with_metrics_over_seeds(tmp_path):
         (tmp_path / "report/runs/dsprites/capacity-seed1/eval/eval.json").read_text()
     )
     assert result["convention"] == "disentanglement_lib" and result["samples"] == 60
-    assert _figures_exist(tmp_path, text) == 6  # per model: KL curves, traversals, reconstructions
+    # per model: KL curves, 3 traversals (mid-grid and two random images), factor responses,
+    # reconstructions
+    assert _figures_exist(tmp_path, text) == 12
+    assert "recon, z sampled" in text and "mig (sampled z)" in text
+    assert "MI/H ≥ 0.5 from step" in text and "½E[μ²]" in text
 
 
 def test_color_dsprites_end_to_end(tmp_path):
     assert _run(tmp_path, "color-dsprites") == 0
     text = _report(tmp_path)
     assert "## Coloured dSprites" in text and "Latents that take colour:" in text
-    assert _figures_exist(tmp_path, text) == 1
+    assert "U[0.5, 1]³" in text and "U[0, 1]³" in text and "R² MLP" in text
+    assert _figures_exist(tmp_path, text) == 2  # U[0.5, 1]³ and U[0, 1]³ runs
 
 
 def test_chairs_needs_its_file_and_runs_on_a_tiny_import(tmp_path, capsys):

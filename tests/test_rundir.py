@@ -285,3 +285,15 @@ def test_the_summary_and_config_are_valid_json(trained):
     assert json.loads((trained.path / "summary.json").read_text())["step"] == 6
     assert trained.read_config()["steps"] == 6
     assert trained.read_config()["out"] == str(trained.path)
+
+
+def test_a_config_json_without_fields_added_later_still_resumes(trained, tmp_path):
+    run = RunDir(tmp_path / "old")
+    run.path.mkdir()
+    run.checkpoint_path.write_bytes(trained.checkpoint_path.read_bytes())
+    old = {k: v for k, v in trained.read_config().items() if k != "color_range"}
+    run.config_path.write_text(json.dumps(old))
+    state = torch.load(run.checkpoint_path, weights_only=True)
+    del state["config"]["color_range"]
+    torch.save(state, run.checkpoint_path)
+    assert main(["--resume", str(run.path), "--steps", "7"]) == 0

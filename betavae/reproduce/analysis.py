@@ -57,10 +57,78 @@ def reconstruction_nll(model, data: GroundTruthData, index: np.ndarray, batch: i
     return total / len(index)
 
 
-def traversal_figure(model, data: GroundTruthData, kl: np.ndarray, path: Path, index: int = 0):
-    """Traversals around example ``index``, rows ordered by KL (labelled with it)."""
+def traversal_figure(
+    model,
+    data: GroundTruthData,
+    kl: np.ndarray,
+    path: Path,
+    index: int = 0,
+    ranges: np.ndarray | None = None,
+):
+    """Traversals around example ``index``, rows ordered by KL (labelled with it); each latent
+    over ``ranges[j]`` when given (see :func:`percentile_ranges`), else over [-2.5, 2.5]."""
     inputs = model_inputs(model, data, np.array([index]))
-    return viz.traversal_png(model, inputs, kl.tolist(), path)
+    return viz.traversal_png(model, inputs, kl.tolist(), path, ranges=ranges)
+
+
+def percentile_ranges(mu: np.ndarray, low: float = 1.0, high: float = 99.0) -> np.ndarray:
+    """``(Z, 2)``: each latent's 1st and 99th percentile of the posterior mean over the data, the
+    range a traversal stays on the data manifold in."""
+    return np.stack([np.percentile(mu, low, axis=0), np.percentile(mu, high, axis=0)], axis=1)
+
+
+def traversal_examples(data: GroundTruthData) -> list[int]:
+    """Three starting images for traversals: the middle of the factor grid (a mid-sized,
+    mid-rotated, centred sprite), and two random ones."""
+    if not data.has_factors:
+        return [len(data) // 2, len(data) // 3, len(data) // 5]
+    middle = [[s // 2 for s in data.factor_sizes]]
+    rng = np.random.default_rng(7)
+    others = data.index_of(data.sample_factors(2, rng))
+    return [int(data.index_of(middle)[0]), *(int(i) for i in others)]
+
+
+def factor_response_figure(
+    mu: np.ndarray, classes: np.ndarray, names: list[str], kl: np.ndarray, path: Path
+) -> Path:
+    """Mean posterior mean of each active latent against each factor's class (averaged over the
+    other factors): the analogue for dSprites of the blob experiment's heat maps."""
+    active = [j for j in np.argsort(-kl) if kl[j] >= ACTIVE_KL] or [int(np.argmax(kl))]
+    varying = [k for k in range(classes.shape[1]) if classes[:, k].max() > 0]
+    plt = pyplot()
+    fig, axes = plt.subplots(
+        1, len(varying), figsize=(2.6 * len(varying), 2.6), squeeze=False, sharey=True
+    )
+    for col, k in enumerate(varying):
+        ax = axes[0, col]
+        size = int(classes[:, k].max()) + 1
+        for j in active:
+            means = [mu[classes[:, k] == v, j].mean() for v in range(size)]
+            ax.plot(range(size), means, marker=".", linewidth=1, label=f"z{j}")
+        ax.set_xlabel(names[k])
+    axes[0, 0].set_ylabel("mean μ_j")
+    axes[0, -1].legend(fontsize=6)
+    return save_figure(fig, path)
+
+
+@torch.no_grad()
+def sampled_reconstruction_nll(
+    model, data: GroundTruthData, index: np.ndarray, seed: int = 0, batch: int = 512
+) -> float:
+    """Mean Bernoulli NLL (nats per image) of decoding one z ~ q(z|x) per image: the ELBO's
+    reconstruction term, against :func:`reconstruction_nll`'s decoded posterior means."""
+    generator = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for start in range(0, len(index), batch):
+        idx = index[start : start + batch]
+        target = data.images[torch.from_numpy(idx)].float() / data.images.max_value
+        mu, logvar = model.encode(model_inputs(model, data, idx))
+        z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=generator)
+        nll = torch.nn.functional.binary_cross_entropy_with_logits(
+            model.decode(z), target, reduction="none"
+        )
+        total += float(nll.flatten(1).sum(1).double().sum())
+    return total / len(index)
 
 
 @torch.no_grad()

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import get_dataset
+from . import information
 from .analysis import (
     ACTIVE_KL,
     load_trained,
@@ -153,6 +154,8 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
                 f"{kl.sum():.2f}",
             ]
         )
+        nmi = information.normalised_mi(mu, grid, data.factor_sizes)
+        parts = information.kl_parts(mu, sigma)
         for j in active:
             scores = map_scores(mu_maps[j])
             details.append(
@@ -160,10 +163,13 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
                     name,
                     f"z{j}",
                     f"{kl[j]:.2f}",
+                    f"{parts['kl_mean_part'][j]:.2f}",
                     f"{mean_sigma[j]:.2f}",
                     scores["axis"],
                     scores["alignment"],
+                    f"{information.tilt_degrees(mu_maps[j]):.1f}",
                     scores["monotonicity"],
+                    f"{nmi[j, 0]:.2f} / {nmi[j, 1]:.2f}",
                 ]
             )
         lines += [
@@ -174,14 +180,29 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
     header = ["run", "objective", "steps", "active latents (KL > 0.1)", "their KL", "total KL"]
     lines = lines[:2] + markdown_table(header, summary) + lines[2:]
     lines += [
-        "Per active latent: `alignment` = share of the μ-map's variance explained by one axis "
-        "alone (1 = depends on x only or y only); `monotonicity` = |Spearman ρ| of the map, "
-        "averaged over the other axis, with that axis (1 = smooth monotone code, low = folded "
-        "or fragmented).",
+        "Per active latent: `½E[μ²]` = the KL's mean part (what spreads the codes apart; the "
+        "rest is σ shrunk below 1); `alignment` = share of the μ-map's variance explained by "
+        "one axis alone (1 = depends on x only or y only); `tilt` = angle in degrees between "
+        "the map's linear trend and the nearer axis (0 = axis-aligned, 45 = diagonal); "
+        "`monotonicity` = |Spearman ρ| of the map, averaged over the other axis, with that "
+        "axis (1 = smooth monotone code); `MI/H x / y` = normalised mutual information of the "
+        "posterior mean with each position factor (20 bins).",
         "",
     ]
     lines += markdown_table(
-        ["run", "latent", "KL", "mean σ", "axis", "alignment", "monotonicity"], details
+        [
+            "run",
+            "latent",
+            "KL",
+            "½E[μ²]",
+            "mean σ",
+            "axis",
+            "alignment",
+            "tilt (°)",
+            "monotonicity",
+            "MI/H x / y",
+        ],
+        details,
     )
     rows, infos = capacity_table(draws=1 if budget == "smoke" else 4)
     lines += [

@@ -9,22 +9,30 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .. import metrics
-from ..evaluate import evaluate
+from ..evaluate import evaluate, make_encoder
+from ..objectives import capacity_at
+from ..rundir import RunDir
+from . import information
 from .analysis import (
     ACTIVE_KL,
+    factor_response_figure,
     load_trained,
     markdown_table,
+    percentile_ranges,
     posterior,
     pyplot,
     reconstruction_figure,
     reconstruction_nll,
+    sampled_reconstruction_nll,
     save_figure,
+    traversal_examples,
     traversal_figure,
 )
 from .runner import Run, read_metrics
-from .schedules import capacity_schedules
+from .schedules import capacity_schedules, capacity_snapshots
 
 TITLE = "dSprites: staged learning under the capacity objective, against β-VAE (β = 4)"
 SCHEDULES = capacity_schedules(5_000, 4_000, 6, batch_size=8)
@@ -35,13 +43,110 @@ SCORES = [(name, key) for name in metrics.METRIC_NAMES for key in metrics.SCORE_
 def runs(budget: str, seeds: int, data_path: str | None = None) -> list[Run]:
     schedule = dict(SCHEDULES[budget], image_every=10**9)
     beta_schedule = {k: v for k, v in schedule.items() if k != "c_steps"}
+    snapshots = capacity_snapshots(schedule)  # the β-VAE is kept at the same steps
     out = []
     for seed in range(seeds):
-        out.append(Run(f"capacity-seed{seed}", dict(preset="dsprites", seed=seed, **schedule)))
         out.append(
-            Run(f"beta4-seed{seed}", dict(preset="dsprites-beta", seed=seed, **beta_schedule))
+            Run(f"capacity-seed{seed}", dict(preset="dsprites", seed=seed, **schedule), snapshots)
+        )
+        out.append(
+            Run(
+                f"beta4-seed{seed}",
+                dict(preset="dsprites-beta", seed=seed, **beta_schedule),
+                snapshots,
+            )
         )
     return out
+
+
+INFORMATION_SAMPLES = {"paper": 10_000, "cpu": 10_000, "smoke": 300}
+
+
+def information_at(run_dir: Path, data, n: int) -> list[dict]:
+    """At every snapshot and the end: the step, C, MI/H ``(Z, K)`` of posterior means (20 bins)
+    and each factor's held-out decoding accuracy from the whole μ, over ``n`` random images."""
+    index = np.random.default_rng(3).integers(0, len(data), n)
+    classes = data.factor_classes[index]
+    out = []
+    for where in RunDir(run_dir).snapshots() + [run_dir]:
+        model, config, _, step = load_trained(where, data=data)
+        mu, sigma, _ = posterior(model, data, index)
+        accuracy, chance = information.factor_decoding(mu, classes, data.factor_sizes)
+        out.append(
+            dict(
+                step=step,
+                capacity=capacity_at(step, config.c_max, config.c_steps)
+                if config.objective == "capacity"
+                else None,
+                nmi=information.normalised_mi(mu, classes, data.factor_sizes),
+                accuracy=accuracy,
+                chance=chance,
+                parts=information.kl_parts(mu, sigma),
+            )
+        )
+    return out
+
+
+def _information_lines(measured: list[dict], names: list[str]) -> list[str]:
+    """Tables: per snapshot the best MI/H and decoding accuracy of every factor; onsets."""
+    varying = [k for k, name in enumerate(names) if name != "color"]
+    rows = []
+    for m in measured:
+        c = "-" if m["capacity"] is None else f"{m['capacity']:.1f}"
+        cells = [f"{m['nmi'][:, k].max():.2f} / {m['accuracy'][k]:.2f}" for k in varying]
+        rows.append([m["step"], c, *cells])
+    steps = [m["step"] for m in measured]
+    captured, owned = information.onsets(steps, [m["nmi"] for m in measured])
+    lines = [
+        "Information part-way through training (at C ≈ 3, 7, 15, 25 nats and the end): per "
+        "factor, the best latent's MI/H (posterior means, 20 bins) / the held-out accuracy of "
+        "decoding the factor from the whole μ (chance: "
+        + ", ".join(f"{names[k]} {measured[0]['chance'][k]:.2f}" for k in varying)
+        + ").",
+        "",
+    ]
+    lines += markdown_table(["step", "C"] + [names[k] for k in varying], rows)
+    lines += [
+        "First step at which a latent holds half the factor's entropy (MI/H ≥ 0.5), and at "
+        "which the factor has a latent of its own (MI/H ≥ 0.5 for it, < 0.5 for every other):",
+        "",
+    ]
+    lines += markdown_table(
+        ["factor", "MI/H ≥ 0.5 from step", "own latent from step"],
+        [
+            [
+                names[k],
+                captured[k] if captured[k] is not None else "not reached",
+                owned[k] if owned[k] is not None else "not reached",
+            ]
+            for k in varying
+        ],
+    )
+    parts = measured[-1]["parts"]
+    active = [j for j in np.argsort(-parts["kl"]) if parts["kl"][j] >= ACTIVE_KL]
+    lines += [
+        "Final KL per active latent split into its mean part ½E[μ²] (spread of the means, "
+        "what carries information) and variance part ½E[σ² − ln σ² − 1] (σ shrunk below 1), "
+        "with the factor it holds most (MI/H):",
+        "",
+    ]
+    lines += markdown_table(
+        ["latent", "KL", "½E[μ²]", "½E[σ² − ln σ² − 1]", "std μ", "mean σ", "factor (MI/H)"],
+        [
+            [
+                f"z{j}",
+                float(parts["kl"][j]),
+                float(parts["kl_mean_part"][j]),
+                float(parts["kl_variance_part"][j]),
+                float(parts["mu_std"][j]),
+                float(parts["sigma_mean"][j]),
+                f"{names[int(np.argmax(measured[-1]['nmi'][j]))]} "
+                f"({measured[-1]['nmi'][j].max():.2f})",
+            ]
+            for j in active
+        ],
+    )
+    return lines
 
 
 def evaluated(run_dir: Path, budget: str) -> dict:
@@ -90,30 +195,6 @@ def _kl_figure(records, labels, path: Path, title: str) -> Path:
     return save_figure(fig, path)
 
 
-def _stages(records, labels) -> list[list]:
-    """Per factor's latent: first step (and C) with KL > 0.1 nats for good, and at 1 nat."""
-    per_latent = np.array([r["kl_per_latent"] for r in records])
-    rows = []
-    for j, label in enumerate(labels):
-        if label == "inactive":
-            continue
-        above = per_latent[:, j] > ACTIVE_KL
-        sustained = next((t for t in range(len(records)) if above[t:].all()), None)
-        one_nat = next((t for t in range(len(records)) if per_latent[t, j] >= 1.0), None)
-        rows.append(
-            [
-                f"z{j}",
-                label,
-                records[sustained]["step"] if sustained is not None else "-",
-                f"{records[sustained]['capacity']:.2f}" if sustained is not None else "-",
-                records[one_nat]["step"] if one_nat is not None else "never",
-                f"{records[one_nat]['capacity']:.2f}" if one_nat is not None else "-",
-                f"{per_latent[-1, j]:.2f}",
-            ]
-        )
-    return sorted(rows, key=lambda r: r[2] if isinstance(r[2], int) else 10**12)
-
-
 def _mean_sd(values: list[float]) -> str:
     values = np.asarray(values, dtype=float)
     sd = values.std(ddof=1) if len(values) > 1 else 0.0
@@ -131,8 +212,19 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         records = read_metrics(run_dir)
         index = np.random.default_rng(0).integers(0, len(data), 5000)
         recon = reconstruction_nll(model, data, index)
-        _, _, kl = posterior(model, data, index)
-        by_model[kind].append((run_dir.name, result, recon, float(kl.sum(1).mean()), config))
+        sampled = sampled_reconstruction_nll(model, data, index)
+        mu, _, kl = posterior(model, data, index)
+        mig_sampled = metrics.compute(
+            "mig",
+            make_encoder(model, torch.device("cpu"), data.images.max_value),
+            data,
+            seed=0,
+            sampled=True,
+            num_train=INFORMATION_SAMPLES[budget],
+        )["mig"]
+        by_model[kind].append(
+            (run_dir.name, result, recon, float(kl.sum(1).mean()), config, sampled, mig_sampled)
+        )
         if run_dir.name.endswith("seed0"):
             labels = latent_factors(result)
             objective = (
@@ -143,49 +235,63 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
             curve = _kl_figure(
                 records, labels, figures / f"{run_dir.name}-kl.png", f"{run_dir.name}: {objective}"
             )
-            trav = traversal_figure(model, data, kl.mean(0), figures / f"{run_dir.name}-trav.png")
-            recon_fig = reconstruction_figure(model, data, figures / f"{run_dir.name}-recon.png")
-            pictures.append(
-                (run_dir.name, objective, step, labels, records, curve, trav, recon_fig)
+            ranges = percentile_ranges(mu)
+            trav = [
+                traversal_figure(
+                    model, data, kl.mean(0), figures / f"{run_dir.name}-trav{k}.png", i, ranges
+                )
+                for k, i in enumerate(traversal_examples(data))
+            ]
+            response = factor_response_figure(
+                mu,
+                data.factor_classes[index],
+                data.factor_names,
+                kl.mean(0),
+                figures / f"{run_dir.name}-response.png",
             )
-    header = ["model", "runs", "recon (nats)", "KL (nats)"] + [key for _, key in SCORES]
+            recon_fig = reconstruction_figure(model, data, figures / f"{run_dir.name}-recon.png")
+            measured = information_at(run_dir, data, INFORMATION_SAMPLES[budget])
+            info = _information_lines(measured, data.factor_names)
+            figures_of_run = (curve, trav, recon_fig, response)
+            pictures.append((run_dir.name, objective, step, labels, records, figures_of_run, info))
+    header = ["model", "runs", "recon, μ decoded", "recon, z sampled", "KL (nats)"]
+    header += [key for _, key in SCORES] + ["mig (sampled z)"]
     table = []
     for kind, entries in by_model.items():
         if not entries:
             continue
         row = [kind, len(entries), _mean_sd([e[2] for e in entries])]
-        row.append(_mean_sd([e[3] for e in entries]))
+        row += [_mean_sd([e[5] for e in entries]), _mean_sd([e[3] for e in entries])]
         row += [_mean_sd([e[1][name][key] for e in entries]) for name, key in SCORES]
+        row.append(_mean_sd([e[6] for e in entries]))
         table.append(row)
     lines += [
         "Metrics as mean ± sd over seeds, all on disentanglement_lib's conventions (posterior "
         "means; study sample counts"
         + ("" if METRIC_SAMPLES[budget] is None else f", here {METRIC_SAMPLES[budget]}")
-        + "). `recon` = Bernoulli NLL of decoding the posterior means, `KL` = total KL, both "
-        "over 5,000 random images.",
+        + "). `recon, μ decoded` = Bernoulli NLL of decoding the posterior means; `recon, z "
+        "sampled` = of decoding one z ~ q(z|x) (the ELBO's term); `KL` = total KL; all over "
+        "5,000 random images. `mig (sampled z)` bins one sampled z per image (Chen et al.'s "
+        "definition; not comparable with published disentanglement_lib numbers).",
         "",
     ]
     lines += markdown_table(header, table)
-    for name, objective, step, labels, records, curve, trav, recon_fig in pictures:
+    for name, objective, step, _labels, _records, figures_of_run, info in pictures:
+        curve, trav, recon_fig, response = figures_of_run
         lines += [f"### `{name}` ({objective}, {step} steps)", ""]
-        stages = _stages(records, labels)
-        if stages:
-            lines += ["When each factor's latent switched on (latent labelled by its MI):", ""]
-            lines += markdown_table(
-                [
-                    "latent",
-                    "factor",
-                    "active from step",
-                    "C then",
-                    "1 nat at step",
-                    "C then",
-                    "final KL",
-                ],
-                stages,
-            )
+        lines += info
         lines += [
             f"![KL per latent]({curve.relative_to(report_dir)})",
-            f"![traversals]({trav.relative_to(report_dir)})",
+            "",
+            "Traversals from the middle of the factor grid and two random images, each latent "
+            "over its 1st–99th percentile of μ over the data:",
+            "",
+            *[f"![traversals]({t.relative_to(report_dir)})" for t in trav],
+            "",
+            "Factor responses (mean μ of each active latent against each factor's class, "
+            "averaged over the other factors):",
+            "",
+            f"![factor responses]({response.relative_to(report_dir)})",
             "",
             f"Reconstructions (top: data, bottom: decoded posterior means): "
             f"![reconstructions]({recon_fig.relative_to(report_dir)})",

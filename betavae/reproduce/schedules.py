@@ -5,6 +5,7 @@ all); the ``cpu`` and ``smoke`` budgets are shortened copies named as such in ev
 from __future__ import annotations
 
 from ..config import TrainConfig
+from ..objectives import step_at_capacity
 
 PAPER = TrainConfig()  # the paper's dSprites recipe (preset ``dsprites``)
 
@@ -27,3 +28,13 @@ def capacity_schedules(cpu_steps: int, cpu_c_steps: int, smoke_steps: int, **smo
             **smoke,
         ),
     }
+
+
+SNAPSHOT_CAPACITIES = (3.0, 7.0, 15.0, 25.0)  # nats: where the paper's panels and stages sit
+
+
+def capacity_snapshots(schedule: dict, c_max: float = PAPER.c_max) -> tuple[int, ...]:
+    """Steps at which C first reaches each of SNAPSHOT_CAPACITIES (those before the last step;
+    the end of the run is analysed from the run directory itself)."""
+    steps = (step_at_capacity(c, c_max, schedule["c_steps"]) for c in SNAPSHOT_CAPACITIES)
+    return tuple(sorted({max(1, s) for s in steps if s < schedule["steps"]}))
