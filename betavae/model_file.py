@@ -89,3 +89,45 @@ def read_model_file(path: os.PathLike | str) -> tuple[dict, TrainConfig, int, di
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: damaged metadata ({exc})") from exc
     return weights, config, step, dataset
+
+
+def export_run(run_dir: os.PathLike | str, path: os.PathLike | str, commit: str = "") -> Path:
+    """Write the model of a run (or snapshot) directory as a model file."""
+    from .rundir import RunDir, config_of
+
+    run = RunDir(run_dir)
+    state = run.load_checkpoint()
+    config = config_of(state, run.checkpoint_path)
+    from .factory import load_data, make_model
+
+    config.quiet = True
+    model = make_model(config, load_data(config))
+    model.load_state_dict(state["model"])
+    return save_model_file(path, model, config, state["step"], state.get("dataset"), commit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m betavae.model_file RUN_DIR OUT.safetensors [--commit SHA]``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m betavae.model_file",
+        description="Export a run's trained model (weights + config, no optimiser state) as a "
+        "safetensors model file that `python -m betavae.evaluate` and "
+        "`betavae.models.load_trained` read.",
+    )
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--commit", default="", help="the commit that trained the model")
+    args = parser.parse_args(argv)
+    try:
+        print(f"wrote {export_run(args.run_dir, args.out, args.commit)}")
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

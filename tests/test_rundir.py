@@ -297,3 +297,15 @@ def test_a_config_json_without_fields_added_later_still_resumes(trained, tmp_pat
     del state["config"]["color_range"]
     torch.save(state, run.checkpoint_path)
     assert main(["--resume", str(run.path), "--steps", "7"]) == 0
+
+
+def test_a_model_file_exports_and_evaluates(trained, tmp_path, capsys):
+    from betavae.model_file import main as export_main
+
+    path = tmp_path / "blobs-model.safetensors"
+    assert export_main([str(trained.path), str(path), "--commit", "abc123"]) == 0
+    assert export_main([str(trained.path), str(tmp_path / "x.pt")]) == 2
+    assert "must end in .safetensors" in capsys.readouterr().err
+    assert evaluate_main([str(path), "--metrics", "mig", "--samples", "40"]) == 0
+    result = json.loads((tmp_path / "blobs-model" / "eval" / "eval.json").read_text())
+    assert result["step"] == 6 and "mig" in result

@@ -16,10 +16,9 @@ from pathlib import Path
 from ..amp import amp_problem
 from ..atomic import atomic_write_text
 from ..devices import resolve_device
-from ..rundir import RunDir
 from ..train import NonFiniteLoss
 from . import BUDGETS, DEFAULT_SEEDS, EXPERIMENTS
-from .runner import execute
+from .runner import execute, run_state
 
 SCHEDULE_KEYS = ("steps", "c_steps", "batch_size")
 
@@ -106,11 +105,13 @@ def reproduce(
         n = seeds or DEFAULT_SEEDS[name]
         plan = module.runs(budget, n, data)
         start = time.perf_counter()
+        unfinished = []
         if analyse_only:
-            dirs = [runs_dir / name / run.name for run in plan]
-            missing = [str(d) for d in dirs if not RunDir(d).has_checkpoint()]
-            if missing:
-                raise ValueError(f"--analyse-only: no finished run in {missing}")
+            dirs, unfinished = finished_runs(plan, runs_dir / name)
+            if not dirs:
+                raise ValueError(
+                    f"--analyse-only: no finished run in {[str(u) for u, _ in unfinished]}"
+                )
         else:
             dirs = execute(
                 plan,
@@ -124,9 +125,35 @@ def reproduce(
             f"the runs in `{runs_dir / name}`.",
             "",
         ]
+        if unfinished:
+            section[2:2] = [
+                "**Not finished, so not in this section:** "
+                + "; ".join(f"`{path.name}` ({where})" for path, where in unfinished)
+                + f". `python -m betavae.reproduce {name} --budget {budget} --seeds {n} "
+                f"--out {out}"
+                + (f" --runs {runs_dir}" if runs_dir != out / "runs" else "")
+                + "` continues them.",
+                "",
+            ]
         atomic_write_text(out / "sections" / f"{name}.md", "\n".join(section) + "\n")
         print(f"{name}: done in {time.perf_counter() - start:.0f} s", flush=True)
     return assemble(out)
+
+
+def finished_runs(plan, folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(directories of the runs that reached their planned steps, [(directory, how far)] of the
+    others)."""
+    done, unfinished = [], []
+    for run in plan:
+        path = folder / run.name
+        state = run_state(path)
+        planned = run.config(folder).steps
+        if state is not None and state[0] >= planned:
+            done.append(path)
+        else:
+            reached = "not started" if state is None else f"at step {state[0]:,} of {planned:,}"
+            unfinished.append((path, reached))
+    return done, unfinished
 
 
 def assemble(out: Path) -> Path:
