@@ -69,7 +69,9 @@ def check(
     lines = [
         "# Leaving the mean-image plateau: the paper's dSprites recipe",
         "",
-        f"`python -m betavae.reproduce.escape --seeds {seeds} --steps {steps}`: preset `dsprites` "
+        f"`python -m betavae.reproduce.escape --seeds {seeds} --steps {steps}"
+        + (" --amp" if amp else "")
+        + "`: preset `dsprites` "
         "(γ 1000, C 0 → 25 nats over 100k steps, Adam 5e-4, batch 64, kaiming-uniform weights). "
         f"Batch reconstruction (nats per image, mean over each logging interval); goal: below "
         f"{threshold:g} by step {steps} ({PLATEAU_FRACTION:.0%} of the {plateau:.0f} nats the "
