@@ -153,7 +153,7 @@ def r_squared(features: np.ndarray, target: np.ndarray, seed: int = 0) -> dict[s
     out = {}
     for name, model in (
         ("linear", LinearRegression()),
-        ("mlp", MLPRegressor((64,), max_iter=400, random_state=seed)),
+        ("mlp", MLPRegressor(hidden_layer_sizes=(64,), max_iter=400, random_state=seed)),
     ):
         model.fit(x_train, target[train])
         residual = target[test] - model.predict(x_test)
