@@ -92,18 +92,13 @@ def read_model_file(path: os.PathLike | str) -> tuple[dict, TrainConfig, int, di
 
 
 def export_run(run_dir: os.PathLike | str, path: os.PathLike | str, commit: str = "") -> Path:
-    """Write the model of a run (or snapshot) directory as a model file."""
-    from .rundir import RunDir, config_of
+    """Write the model of a run (or snapshot) directory as a model file (built by load_run, as
+    every other reader of a run builds it)."""
+    from .rundir import RunDir, load_run
 
-    run = RunDir(run_dir)
-    state = run.load_checkpoint()
-    config = config_of(state, run.checkpoint_path)
-    from .factory import load_data, make_model
-
-    config.quiet = True
-    model = make_model(config, load_data(config))
-    model.load_state_dict(state["model"])
-    return save_model_file(path, model, config, state["step"], state.get("dataset"), commit)
+    config, model, _, step = load_run(run_dir)
+    dataset = RunDir(run_dir).load_checkpoint().get("dataset")
+    return save_model_file(path, model, config, step, dataset, commit)
 
 
 def main(argv: list[str] | None = None) -> int:
