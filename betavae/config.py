@@ -30,7 +30,8 @@ class TrainConfig:
     """All knobs of a training run (the defaults are the paper's dSprites recipe)."""
 
     preset: str = "dsprites"  # a name from PRESETS; other flags override it
-    data: str = "dsprites"  # dsprites, color-dsprites, blobs, or an .npz/.h5 file
+    data: str = "dsprites"  # dataset name (README, "Datasets") or a dSprites-layout .npz/.h5
+    data_path: str = ""  # official file (shapes3d, mpi3d) or directory (smallnorb, cars3d)
     model: str = "burgess"  # burgess (β-VAE of images) or generator (factor-conditioned, Fig. 3)
     factor_dims: int = 2  # latents per factor channel (model=generator)
     objective: str = "capacity"  # capacity (Burgess et al. 2018) or beta (Higgins et al. 2017)
@@ -133,6 +134,16 @@ class TrainConfig:
                 f"--resume {self.resume} continues that directory; --out {self.out} contradicts "
                 "it (drop --out, or start a new run with --out alone)"
             )
+        if self.data in FILE_DATASETS and not self.data_path:
+            raise ValueError(
+                f"--data {self.data} is read from its official files: add --data-path PATH "
+                "(see README, 'Datasets')"
+            )
+        if self.data_path and self.data not in FILE_DATASETS:
+            raise ValueError(
+                f"--data-path applies to --data {' / '.join(FILE_DATASETS)}; --data {self.data} "
+                "takes none"
+            )
         if self.preset == "chairs" and self.data in ("", "dsprites"):
             raise ValueError(
                 "preset 'chairs' needs --data PATH (an HDF5 file from "
@@ -142,7 +153,8 @@ class TrainConfig:
 
 # Bounds that keep a typo from turning into an out-of-memory traceback minutes later.
 LIMITS = {"batch_size": 16_384, "latent_dim": 1024, "factor_dims": 64, "steps": 10**9}
-NAMED_DATASETS = ("dsprites", "color-dsprites", "blobs")  # generated, not read from a file
+NAMED_DATASETS = ("dsprites", "color-dsprites", "noisy-dsprites", "blobs")  # generated here
+FILE_DATASETS = ("shapes3d", "mpi3d", "smallnorb", "cars3d")  # named, read from --data-path
 _FIELD_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple}
 
 PRESETS: dict[str, dict] = {
@@ -238,9 +250,11 @@ def config_from(flags: dict) -> TrainConfig:
         raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
     values = {**PRESETS[preset], **flags, "preset": preset}
     data = values.get("data", "")
-    if data and data not in NAMED_DATASETS and Path(data).exists():
-        # a file is recorded by its absolute path, so a resumption finds the same file
+    # a file is recorded by its absolute path, so a resumption finds the same file
+    if data and data not in NAMED_DATASETS + FILE_DATASETS and Path(data).exists():
         values["data"] = str(Path(data).resolve())
+    if values.get("data_path") and Path(values["data_path"]).exists():
+        values["data_path"] = str(Path(values["data_path"]).resolve())
     config = TrainConfig(**values)
     config.validate()
     return config

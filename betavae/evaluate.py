@@ -23,7 +23,7 @@ import torch
 from . import metrics, viz
 from .atomic import atomic_write_text
 from .config import TrainConfig
-from .data import GroundTruthData
+from .data import OFFICIAL_FILES, GroundTruthData, get_dataset
 from .devices import resolve_device
 from .models import BurgessVAE
 from .rundir import RunDir, load_run
@@ -32,9 +32,12 @@ ACTIVE_KL = 0.1  # nats: a latent below this carries (almost) no information
 MAX_SAMPLES = 1_000_000  # --samples above this would take hours and tens of GB
 
 
-def load_model(path: Path, device: torch.device) -> tuple[BurgessVAE, TrainConfig, int, object]:
-    """(image model, config, step, dataset) of a run directory, snapshot or model file."""
-    config, model, data, step = load_run(path, device)
+def load_model(
+    path: Path, device: torch.device, data=None, data_path=None
+) -> tuple[BurgessVAE, TrainConfig, int, object]:
+    """(image model, config, step, dataset) of a run directory, snapshot or model file; ``data``
+    and ``data_path`` as for :func:`betavae.rundir.load_run`."""
+    config, model, data, step = load_run(path, device, data, data_path=data_path)
     if config.model != "burgess":
         raise ValueError(
             f"{path}: a {config.model!r} run has no image encoder to evaluate; its "
@@ -186,6 +189,8 @@ def evaluate(
     seed: int = 0,
     device: str = "auto",
     overrides: list[str] = (),
+    data_name: str | None = None,
+    data_path: str | None = None,
 ) -> Path:
     unknown = [n for n in names if n not in metrics.METRIC_NAMES]
     if unknown:
@@ -194,7 +199,12 @@ def evaluate(
     if not 0 <= seed < 2**32:
         raise ValueError(f"--seed must be in [0, 2**32); got {seed}")
     dev = resolve_device(device)
-    vae, config, step, data = load_model(run_dir, dev)
+    data = None
+    if data_name is not None:
+        path = data_path if data_name in OFFICIAL_FILES else None
+        data = get_dataset(data_name, path=path)
+        data_path = None
+    vae, config, step, data = load_model(run_dir, dev, data, data_path)
     out = (run_dir if run_dir.is_dir() else run_dir.parent / run_dir.stem) / "eval"
     created = not out.exists()
     try:
@@ -303,9 +313,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="the dataset to evaluate on (default: the one the model trained on; it must have "
+        "the same name, this loads it from elsewhere)",
+    )
+    parser.add_argument(
+        "--data-path",
+        default=None,
+        help="where the official files of a shapes3d/mpi3d/smallnorb/cars3d run are now",
+    )
     args = parser.parse_args(argv)
     try:
-        out = evaluate(args.run_dir, args.metrics, args.samples, args.seed, args.device, args.param)
+        out = evaluate(
+            args.run_dir,
+            args.metrics,
+            args.samples,
+            args.seed,
+            args.device,
+            args.param,
+            data_name=args.data,
+            data_path=args.data_path,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

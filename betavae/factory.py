@@ -18,8 +18,12 @@ def load_data(config: TrainConfig) -> GroundTruthData:
         return get_dataset(config.data, quiet=config.quiet)
     if config.data == "color-dsprites":
         return get_dataset(config.data, quiet=config.quiet, color_range=config.color_range)
+    if config.data == "noisy-dsprites":
+        return get_dataset(config.data, quiet=config.quiet)
     if config.data == "blobs":
         return get_dataset("blobs", width=config.blob_width)
+    if config.data_path:
+        return get_dataset(config.data, path=config.data_path)
     return get_dataset(config.data)
 
 

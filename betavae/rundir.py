@@ -245,13 +245,15 @@ def _parse_metrics(path: Path) -> tuple[list[dict], bool]:
 
 
 def dataset_fingerprint(data: GroundTruthData) -> dict:
-    """Name, image shape and a SHA-256 of the stored images (and colours) of ``data``: a resumed
-    run must train on the same bytes."""
+    """Name, image shape and a SHA-256 of the stored images (and colours, noise seed) of ``data``:
+    a resumed run must train on the same bytes."""
     store = data.images
     digest = hashlib.sha256()
     for tensor in (store.packed, store.raw, store.colors):
         if tensor is not None:
             digest.update(np.ascontiguousarray(tensor.cpu().numpy()).data)
+    if store.noise_seed is not None:
+        digest.update(f"noise_seed={store.noise_seed}".encode())
     return {"name": data.name, "shape": list(store.shape), "sha256": digest.hexdigest()}
 
 
@@ -374,11 +376,16 @@ class LoadedRun(NamedTuple):
 
 
 def load_run(
-    path: os.PathLike | str, device: str | torch.device = "cpu", data: GroundTruthData | None = None
+    path: os.PathLike | str,
+    device: str | torch.device = "cpu",
+    data: GroundTruthData | None = None,
+    *,
+    data_path: os.PathLike | str | None = None,
 ) -> LoadedRun:
     """The model (eval mode, on ``device``), config, dataset and step of a run directory, a
     snapshot directory or an exported model file (``.safetensors``, see betavae.models). ``data``
-    skips loading the dataset again when the caller has it."""
+    skips loading the dataset again when the caller has it; ``data_path`` says where the official
+    files of a file dataset (shapes3d, mpi3d, smallnorb, cars3d) are now, if they moved."""
     from .model_file import is_model_file, read_model_file
 
     path = Path(path)
@@ -390,6 +397,8 @@ def load_run(
         config, step, weights = config_of(state, path), state["step"], state["model"]
         fingerprint = state.get("dataset")
     config.quiet = True
+    if data_path is not None:
+        config.data_path = str(Path(data_path).resolve())
     data = data if data is not None else load_data(config)
     if fingerprint is not None and data.name != fingerprint["name"]:
         raise RunDirError(f"{path}: trained on {fingerprint['name']!r}, not on {data.name!r}")

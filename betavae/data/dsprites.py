@@ -79,3 +79,22 @@ def load_color_dsprites(
         full_grid=True,
         extra_values={"color": colors},
     )
+
+
+def load_noisy_dsprites(seed: int = 0, quiet: bool = False) -> GroundTruthData:
+    """dSprites in RGB with the background replaced by uniform noise and the sprite white
+    (disentanglement_lib's noisy dSprites: ``min(mask + U[0, 1]^3, 1)`` per pixel). The noise is a
+    fixed function of (``seed``, image index, pixel) (``base.noise_bytes``), so an index always
+    shows the same image and nothing beyond dSprites' bits is stored or cached; disentanglement_lib
+    draws fresh noise each time an image is sampled instead."""
+    base = load_dsprites(quiet)
+    store = ImageStore((NUM_IMAGES, 3, SIZE, SIZE), packed=base.images.packed, noise_seed=seed)
+    return GroundTruthData(
+        "noisy-dsprites",
+        store,
+        base.factor_names,
+        base.factor_sizes,
+        base.factor_classes,
+        base.factor_values,
+        full_grid=True,
+    )

@@ -99,6 +99,10 @@ def load_file(path: os.PathLike | str) -> GroundTruthData:
     if suffix == ".npz":
         try:
             with np.load(path, allow_pickle=False) as archive:
+                if "images" in archive.files and "imgs" not in archive.files:
+                    from .mpi3d import load_mpi3d  # MPI3D's layout (images only, implicit grid)
+
+                    return load_mpi3d(path)
                 missing = {"imgs", "latents_values", "latents_classes"} - set(archive.files)
                 if missing:
                     raise DatasetFileError(path, f"missing arrays {sorted(missing)} (npz layout)")
@@ -115,6 +119,12 @@ def load_file(path: os.PathLike | str) -> GroundTruthData:
             raise DatasetFileError(path, f"not a readable npz file ({exc})") from exc
     if suffix in (".h5", ".hdf5"):
         try:
+            with h5py.File(path, "r") as f:
+                shapes3d_layout = "imgs" not in f and {"images", "labels"} <= set(f.keys())
+            if shapes3d_layout:
+                from .shapes3d import load_shapes3d  # DeepMind's 3dshapes.h5 layout
+
+                return load_shapes3d(path)
             with h5py.File(path, "r") as f:
                 if "imgs" not in f:
                     raise DatasetFileError(path, "missing dataset 'imgs' (HDF5 layout)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import GroundTruthData, ImageStore, unpack_images
+from .base import GroundTruthData, unpack_images
 
 
 class BatchSampler:
@@ -20,13 +20,7 @@ class BatchSampler:
     def __init__(self, data: GroundTruthData, device: torch.device | str = "cpu", seed: int = 0):
         self.data = data
         self.device = torch.device(device)
-        store = data.images
-        self._store = ImageStore(
-            store.shape,
-            packed=None if store.packed is None else store.packed.to(self.device),
-            raw=None if store.raw is None else store.raw.to(self.device),
-            colors=None if store.colors is None else store.colors.to(self.device),
-        )
+        self._store = data.images.to(self.device)
         # Indices are drawn on the CPU whatever the device (64 integers a step), so the sampler's
         # state is the same object everywhere and a checkpoint resumes on another device.
         self.generator = torch.Generator(device="cpu")

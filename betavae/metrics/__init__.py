@@ -8,6 +8,9 @@
 
 Names and score keys: ``mig``; ``beta_vae``; ``factor_vae``; ``dci`` (also ``completeness``,
 ``informativeness``); ``sap``; ``modularity_explicitness`` (``modularity``, ``explicitness``).
+
+For codes a user computed elsewhere, ``compute_from_codes(name, codes, factors)`` scores the
+metrics that need only (code, factor) pairs (MIG, DCI, SAP, modularity/explicitness).
 Defaults follow google-research/disentanglement_lib's definitions and the sample counts of its
 study (Locatello et al. 2019), the source of nearly every published number; other estimators are
 named options of each metric (see each file). Deterministic for a seed; memory bounded by the
@@ -20,6 +23,7 @@ import inspect
 
 from . import beta_vae, dci, factor_vae, mig, modularity_explicitness, sap
 from .common import CodeTable
+from .from_codes import FROM_CODES, compute_from_codes
 
 CONVENTION = "disentanglement_lib"  # the conventions the defaults follow
 METRICS = {
@@ -99,10 +103,12 @@ def compute(name: str, encode, data, *, seed: int = 0, **params) -> dict:
 __all__ = [
     "CONVENTION",
     "CodeTable",
+    "FROM_CODES",
     "METRIC_NAMES",
     "SCORE_KEYS",
     "check_parameters",
     "compute",
+    "compute_from_codes",
     "convention",
     "estimator_changes",
     "parameters",

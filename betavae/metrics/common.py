@@ -17,11 +17,12 @@ Encoder = Callable[[torch.Tensor], "torch.Tensor | np.ndarray"]
 
 
 def varying_factors(data: GroundTruthData) -> list[int]:
-    """Indices of factors with more than one class (a constant factor carries no information;
-    dSprites' colour is skipped, as in disentanglement_lib)."""
+    """Indices of the factors the metrics score: more than one class (a constant factor carries no
+    information; dSprites' colour is skipped, as in disentanglement_lib) and not a nuisance factor
+    (SmallNORB's instance: sampled with the others, never scored)."""
     if not data.has_factors:
         raise ValueError(f"dataset {data.name!r} has no ground-truth factors: metrics unavailable")
-    return [k for k, s in enumerate(data.factor_sizes) if s > 1]
+    return data.metric_factors
 
 
 def _as_array(codes) -> np.ndarray:
