@@ -22,6 +22,8 @@ RUNTIME_FIELDS = {  # may differ between a run and its resumption
     "compile",
     "quiet",
     "amp",
+    "eval_every",
+    "tensorboard",
 }
 
 
@@ -51,6 +53,8 @@ class TrainConfig:
     log_every: int = 100  # steps between metrics.jsonl lines
     save_every: int = 5000  # steps between checkpoints
     image_every: int = 10_000  # steps between reconstruction/traversal pictures
+    eval_every: int = 0  # steps between in-training MIG/DCI at small counts (0: off)
+    tensorboard: bool = False  # also write TensorBoard events to RUN_DIR/tensorboard/
     compile: bool = False  # torch.compile the model step
     amp: bool = False  # bf16 autocast of the model (CUDA, or a CPU with native bf16)
     quiet: bool = False  # no progress bar or log lines
@@ -117,6 +121,11 @@ class TrainConfig:
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be >= 1; got {getattr(self, name)}"
                 )
+        if self.eval_every < 0 or self.eval_every % self.log_every:
+            raise ValueError(
+                f"--eval-every must be 0 (off) or a multiple of --log-every {self.log_every} (its "
+                f"metrics go into that step's metrics.jsonl record); got {self.eval_every}"
+            )
         low, high = self.color_range
         if not (math.isfinite(low) and math.isfinite(high) and 0.0 <= low <= high <= 1.0):
             raise ValueError(f"--color-range must satisfy 0 <= LO <= HI <= 1; got {low} {high}")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import metrics, viz
+from . import metrics, tensorboard_log, viz
 from .atomic import atomic_write_text
 from .config import TrainConfig
 from .data import OFFICIAL_FILES, GroundTruthData, get_dataset
@@ -278,6 +278,19 @@ def _evaluate_into(out, run_dir, vae, data, step, names, params, samples, seed, 
     return out
 
 
+def export_tensorboard(run_dir: Path) -> int:
+    """``--tensorboard``: metrics.jsonl of a run directory as TensorBoard scalars."""
+    try:
+        if not RunDir(run_dir).metrics_path.is_file():
+            raise ValueError(f"{run_dir}: no metrics.jsonl (not a run directory?)")
+        out = tensorboard_log.export(run_dir, RunDir(run_dir).read_metrics())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote TensorBoard events to {out} (tensorboard --logdir {out})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m betavae.evaluate",
@@ -324,7 +337,15 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="where the official files of a shapes3d/mpi3d/smallnorb/cars3d run are now",
     )
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="only export the run's metrics.jsonl as TensorBoard events into RUN/tensorboard/ "
+        '(needs pip install ".[tensorboard]"), computing no metric',
+    )
     args = parser.parse_args(argv)
+    if args.tensorboard:
+        return export_tensorboard(args.run_dir)
     try:
         out = evaluate(
             args.run_dir,

@@ -42,6 +42,8 @@ from .rundir import (
     open_new,
     undo_start,
 )
+from .tensorboard_log import TensorBoardLog, tensorboard_problem
+from .train_eval import eval_problem, evaluate_now
 
 __all__ = [
     "NonFiniteLoss",
@@ -127,6 +129,7 @@ class Run:
     rank: int
     world: int
     fingerprint: dict  # of the dataset, saved in every checkpoint
+    tensorboard: TensorBoardLog | None = None  # rank 0 with --tensorboard
 
     @property
     def main_process(self) -> bool:
@@ -140,6 +143,8 @@ def train(config: TrainConfig, flags: dict | None = None) -> Path:
     try:
         return _loop(run)
     finally:
+        if run.tensorboard is not None:
+            run.tensorboard.close()
         run.run_dir.unlock()
 
 
@@ -201,7 +206,11 @@ def _loop(run: Run) -> Path:
                 lr = run.optimizer.param_groups[0]["lr"]
                 record = interval_log.record(sums, step, config, lr, world, images_per_s)
                 if run.main_process:
+                    if config.eval_every and step % config.eval_every == 0:
+                        record["eval"] = evaluate_now(vae, run.data, run.device, config.seed)
                     run.run_dir.append_metrics(record)
+                    if run.tensorboard is not None:
+                        run.tensorboard.record(record)
                     _show(bar, record, config)
                 sums = interval_log.zero_sums(vae.latent_dim)
                 interval_start, interval_steps = time.perf_counter(), 0
@@ -264,6 +273,11 @@ def set_up(config: TrainConfig, flags: dict) -> Run:
         torch.manual_seed(config.seed)
         vae = make_model(config, data)
         ops_backend_check(config.backend, device)
+        problem = (eval_problem(data, vae) if config.eval_every else None) or (
+            tensorboard_problem() if config.tensorboard else None
+        )
+        if problem:
+            raise ValueError(problem)
         if state is None and distributed.is_main(rank):
             created = open_new(run_dir)
     except (ValueError, OSError) as exc:
@@ -294,8 +308,11 @@ def set_up(config: TrainConfig, flags: dict) -> Run:
     if world > 1 and isinstance(loss_fn, CapacityLoss):
         # |KL − C| of the global batch's KL, not of each rank's: see objectives.CapacityLoss.
         loss_fn.kl_reduce = distributed.mean_over_ranks
+    tensorboard = None
     if distributed.is_main(rank):
         run_dir.write_config(config)
+        if config.tensorboard:  # a resumption hides the events logged after its checkpoint
+            tensorboard = TensorBoardLog(run_dir.path, state["step"] + 1 if state else None)
     return Run(
         config,
         run_dir,
@@ -310,6 +327,7 @@ def set_up(config: TrainConfig, flags: dict) -> Run:
         rank,
         world,
         fingerprint,
+        tensorboard,
     )
 
 
@@ -442,11 +460,18 @@ def _pictures(run: Run, step: int) -> None:
         images = sampler.batch(idx, torch.float32).contiguous(memory_format=torch.channels_last)
         inputs = sampler.classes(idx) if vae.input_kind == "factors" else images
         grid = viz.to_uint8_grid(viz.reconstructions(vae, images, inputs), nrow=8)
-        viz.save_png(grid, images_dir / f"reconstructions-{step:07d}.png")
+        pictures = {
+            "reconstructions": images_dir / f"reconstructions-{step:07d}.png",
+            "traversals": images_dir / f"traversals-{step:07d}.png",
+        }
+        viz.save_png(grid, pictures["reconstructions"])
         with torch.no_grad():
             mu, logvar = vae.encode(inputs)
             kl = (0.5 * (mu.square() + logvar.exp() - logvar - 1)).mean(0).tolist()
-        viz.traversal_png(vae, inputs[:1], kl, images_dir / f"traversals-{step:07d}.png")
+        viz.traversal_png(vae, inputs[:1], kl, pictures["traversals"])
+        if run.tensorboard is not None:
+            for tag, png in pictures.items():
+                run.tensorboard.image(tag, png, step)
     except OSError as exc:
         raise RunDirError(f"{images_dir}: cannot write pictures ({exc.strerror or exc})") from exc
     finally:
