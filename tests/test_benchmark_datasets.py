@@ -357,3 +357,29 @@ def test_evaluate_finds_moved_files_with_data_path(tmp_path, monkeypatch, capsys
     assert evaluate.main([*args, "--data-path", str(moved)]) == 0
     assert evaluate.main([str(out), "--metrics", "mig", "--data", "blobs"]) == 2
     assert "trained on 'shapes3d', not on 'blobs'" in capsys.readouterr().err
+
+
+def test_data_info_checks_an_official_file(tmp_path, monkeypatch, capsys):
+    from betavae.data.__main__ import main
+
+    path = _small_files(tmp_path, monkeypatch)["mpi3d"]
+    assert main(["info", "mpi3d", "--path", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "GroundTruthData('mpi3d'" in shown and f"memory-mapped from {path}" in shown
+    assert main(["info", "smallnorb", "--path", str(tmp_path / "norb")]) == 0
+    assert "instance=4 (nuisance)" in capsys.readouterr().out
+    assert main(["info", "cars3d", "--path", str(tmp_path)]) == 2
+    assert "no list.txt" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_on_noisy_dsprites(tmp_path):
+    import json
+
+    from betavae.train import main
+
+    out = tmp_path / "run"
+    argv = ["--data", "noisy-dsprites", "--steps", "20", "--batch-size", "8", "--quiet"]
+    assert main([*argv, "--out", str(out), "--log-every", "10"]) == 0
+    last = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == 20 and last["recon"] > 0
