@@ -60,7 +60,8 @@ def test_generator_end_to_end_keeps_snapshots(tmp_path):
 def test_dsprites_end_to_end_with_metrics_over_seeds(tmp_path):
     assert _run(tmp_path, "dsprites", "--seeds", "2") == 0
     text = _report(tmp_path)
-    assert "| capacity | 2 |" in text and "| beta4 | 2 |" in text
+    assert "| capacity | 2 |" in text and "| beta4 | 2 |" in text and "| beta16 | 2 |" in text
+    assert "Decision rule at step 6:" in text  # the capacity model's follow-up rule, applied
     for key in ("mig", "beta_vae", "factor_vae", "dci", "sap", "modularity", "explicitness"):
         assert f" {key} |" in text.split("| model |")[1].splitlines()[0] + " |", key
     assert " ± " in text
@@ -70,7 +71,7 @@ def test_dsprites_end_to_end_with_metrics_over_seeds(tmp_path):
     assert result["convention"] == "disentanglement_lib" and result["samples"] == 60
     # per model: KL curves, 3 traversals (mid-grid and two random images), factor responses,
     # reconstructions
-    assert _figures_exist(tmp_path, text) == 12
+    assert _figures_exist(tmp_path, text) == 18
     assert "recon, z sampled" in text and "mig (sampled z)" in text
     assert "MI/H ≥ 0.5 from step" in text and "½E[μ²]" in text
 
@@ -140,3 +141,14 @@ def test_escape_check_runs_and_reports(tmp_path, capsys):
     assert "| seed0 |" in text and "step 4" in text
     assert code == 1  # 4 steps are far too few to leave the plateau: reported as NO
     assert "| NO |" in text
+
+
+def test_dsprites_decision_rule():
+    from betavae.reproduce.dsprites import decision_rule
+
+    four = [5.0, 4.0, 3.0, 0.5, 0.05, 0.01]
+    assert decision_rule(four, 0.1)[0]
+    assert not decision_rule(four, 0.3)[0]  # shape decodable: no follow-up
+    assert not decision_rule([*four[:4], 0.2], 0.1)[0]  # five active latents
+    fires, why = decision_rule(four, 0.1)
+    assert "4 active latents" in why and "shape MI/H 0.10" in why and "applies" in why
