@@ -4,8 +4,11 @@ extreme logits and log-variances). Made to run under an emulated CPU, e.g.
 
     PY=$(python -c 'import sys; print(sys.executable)')   # the real binary, not a shim
     qemu-x86_64 -cpu Haswell "$PY" scripts/cpu_path_check.py --expect-isa avx2
-    qemu-x86_64 -cpu Nehalem "$PY" scripts/cpu_path_check.py --expect-isa scalar
+    qemu-x86_64 -cpu Nehalem "$PY" scripts/cpu_path_check.py --expect-isa scalar --no-numpy
 
+``--no-numpy`` keeps numpy out of the process (torch runs without it): NumPy 2.4's wheels execute
+AVX instructions when imported, so they die on a pre-AVX CPU such as Nehalem, which is the CPU
+that shows our baseline (``scalar``) kernels contain none.
 Exits 0 and prints one line per check when all agree; exits 1 naming the first disagreement.
 Kept small: under emulation each second of native work takes about a minute.
 """
@@ -15,10 +18,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-import torch
+if "--no-numpy" in sys.argv:
+    sys.modules["numpy"] = None  # an import of numpy now fails, and torch runs without it
 
-from betavae import ops
-from betavae.ops import native
+import torch  # noqa: E402
+
+from betavae import ops  # noqa: E402
+from betavae.ops import native  # noqa: E402
 
 # float32: the fused kernels' polynomials vs torch's libm, as in tests/test_*.py; normals of two
 # backends agree to ~1e-6, so anything carrying eps gets that much more (scaled by its size).
@@ -53,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--expect-isa", help="fail unless the kernels run on this path")
     parser.add_argument("--dump", help="also save every CPU output to this file (torch.save)")
+    parser.add_argument(
+        "--no-numpy", action="store_true", help="run without numpy (for pre-AVX CPUs)"
+    )
     args = parser.parse_args(argv)
 
     module = native.require()

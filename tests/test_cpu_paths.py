@@ -118,7 +118,9 @@ def test_emulated_cpu_runs_its_path_and_matches_the_reference(cpu, isa):
     qemu = _qemu()
     if qemu is None:
         pytest.skip("qemu-x86_64 is not installed (Debian: qemu-user)")
-    done = _run(["--expect-isa", isa], prefix=(qemu, "-cpu", cpu), timeout=600)
+    # NumPy 2.4's wheels use AVX at import; the pre-AVX Nehalem runs the check without numpy
+    extra = ["--no-numpy"] if cpu == "Nehalem" else []
+    done = _run(["--expect-isa", isa, *extra], prefix=(qemu, "-cpu", cpu), timeout=600)
     assert done.returncode == 0, f"rc {done.returncode}\n{done.stdout}\n{done.stderr[-2000:]}"
     assert f"cpu path: {isa}" in done.stdout
 
