@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from .data import GENERATED, OFFICIAL_FILES
+
 RUNTIME_FIELDS = {  # may differ between a run and its resumption
     "steps",
     "device",
@@ -162,8 +164,8 @@ class TrainConfig:
 
 # Bounds that keep a typo from turning into an out-of-memory traceback minutes later.
 LIMITS = {"batch_size": 16_384, "latent_dim": 1024, "factor_dims": 64, "steps": 10**9}
-NAMED_DATASETS = ("dsprites", "color-dsprites", "noisy-dsprites", "blobs")  # generated here
-FILE_DATASETS = ("shapes3d", "mpi3d", "smallnorb", "cars3d")  # named, read from --data-path
+NAMED_DATASETS = tuple(GENERATED)  # generated here
+FILE_DATASETS = tuple(OFFICIAL_FILES)  # named, read from --data-path
 _FIELD_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple}
 
 PRESETS: dict[str, dict] = {

@@ -201,9 +201,7 @@ def evaluate(
     dev = resolve_device(device)
     data = None
     if data_name is not None:
-        path = data_path if data_name in OFFICIAL_FILES else None
-        data = get_dataset(data_name, path=path)
-        data_path = None
+        data = get_dataset(data_name, path=data_path if data_name in OFFICIAL_FILES else None)
     vae, config, step, data = load_model(run_dir, dev, data, data_path)
     out = (run_dir if run_dir.is_dir() else run_dir.parent / run_dir.stem) / "eval"
     created = not out.exists()
@@ -280,10 +278,11 @@ def _evaluate_into(out, run_dir, vae, data, step, names, params, samples, seed, 
 
 def export_tensorboard(run_dir: Path) -> int:
     """``--tensorboard``: metrics.jsonl of a run directory as TensorBoard scalars."""
+    run = RunDir(run_dir)
     try:
-        if not RunDir(run_dir).metrics_path.is_file():
+        if not run.metrics_path.is_file():
             raise ValueError(f"{run_dir}: no metrics.jsonl (not a run directory?)")
-        out = tensorboard_log.export(run_dir, RunDir(run_dir).read_metrics())
+        out = tensorboard_log.export(run_dir, run.read_metrics())
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

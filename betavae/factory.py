@@ -14,12 +14,10 @@ from .objectives import BetaVAELoss, CapacityLoss
 
 def load_data(config: TrainConfig) -> GroundTruthData:
     """The dataset a config names (generated or cached for the procedural ones)."""
-    if config.data == "dsprites":
+    if config.data in ("dsprites", "noisy-dsprites"):
         return get_dataset(config.data, quiet=config.quiet)
     if config.data == "color-dsprites":
         return get_dataset(config.data, quiet=config.quiet, color_range=config.color_range)
-    if config.data == "noisy-dsprites":
-        return get_dataset(config.data, quiet=config.quiet)
     if config.data == "blobs":
         return get_dataset("blobs", width=config.blob_width)
     if config.data_path:

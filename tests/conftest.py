@@ -52,3 +52,28 @@ TOLERANCES = {
     torch.float16: dict(rtol=2e-3, atol=2e-3),
     torch.bfloat16: dict(rtol=2e-2, atol=2e-2),
 }
+
+
+def synthetic_grid(sizes):
+    """A full factor grid whose 2×2 uint8 "images" hold their own index (big-endian), so an
+    encoder can recover each image's factors exactly; factor values = classes."""
+    import numpy as np
+
+    from betavae.data import GroundTruthData, ImageStore
+    from betavae.data.base import grid_classes
+
+    classes = grid_classes(sizes)
+    n = len(classes)
+    index_bytes = np.arange(n, dtype=">u4").view(np.uint8).reshape(n, 1, 2, 2)
+    store = ImageStore((n, 1, 2, 2), raw=torch.from_numpy(index_bytes.copy()))
+    names = [f"f{k}" for k in range(len(sizes))]
+    return GroundTruthData("synthetic", store, names, sizes, classes, classes * 1.0, True)
+
+
+def synthetic_index(images):
+    """The indices that synthetic_grid's images hold."""
+    import numpy as np
+
+    return images.reshape(len(images), 4).numpy().astype(np.int64) @ np.array(
+        [2**24, 2**16, 2**8, 1]
+    )

@@ -4,10 +4,9 @@ lower on MIG and DCI, noise scores near chance, and a constant code scores 0 wit
 
 import numpy as np
 import pytest
-import torch
+from conftest import synthetic_grid, synthetic_index
 
-from betavae.data import GroundTruthData, ImageStore
-from betavae.data.base import grid_classes
+from betavae.data import GroundTruthData
 from betavae.metrics import METRIC_NAMES, compute
 from betavae.metrics.dci import scores_from_importance
 
@@ -16,30 +15,12 @@ SIZES = [1, 4, 6, 10, 8]  # includes a constant factor, like dSprites' colour
 
 @pytest.fixture(scope="module")
 def data():
-    classes = grid_classes(SIZES)
-    n = len(classes)
-    index_bytes = np.arange(n, dtype=">u4").view(np.uint8).reshape(n, 1, 2, 2)
-    store = ImageStore((n, 1, 2, 2), raw=torch.from_numpy(index_bytes.copy()))
-    return GroundTruthData(
-        "synthetic",
-        store,
-        [f"f{k}" for k in range(len(SIZES))],
-        SIZES,
-        classes,
-        classes.astype(np.float64),
-        full_grid=True,
-    )
-
-
-def _index(images: torch.Tensor) -> np.ndarray:
-    return images.reshape(len(images), 4).numpy().astype(np.int64) @ np.array(
-        [2**24, 2**16, 2**8, 1]
-    )
+    return synthetic_grid(SIZES)
 
 
 def encoder(data, transform):
     def encode(images):
-        return transform(data.factor_values[_index(images)][:, 1:])  # the varying factors
+        return transform(data.factor_values[synthetic_index(images)][:, 1:])  # the varying factors
 
     return encode
 
@@ -165,7 +146,7 @@ def test_mig_sampled_option_measures_the_latent_variable_not_its_mean(data):
     disentanglement_lib default) is fooled into a small gap."""
 
     def encode(images):
-        values = data.factor_values[_index(images)][:, 1:]
+        values = data.factor_values[synthetic_index(images)][:, 1:]
         mean = np.concatenate([values, 1e-3 * values], axis=1)
         logvar = np.concatenate([np.full(values.shape, -12.0), np.zeros(values.shape)], axis=1)
         return mean, logvar

@@ -3,10 +3,8 @@ handle continuous and constant factors, and refuse bad input with clear messages
 
 import numpy as np
 import pytest
-import torch
+from conftest import synthetic_grid, synthetic_index
 
-from betavae.data import GroundTruthData, ImageStore
-from betavae.data.base import grid_classes
 from betavae.metrics import FROM_CODES, compute, compute_from_codes
 from betavae.metrics.common import sample_codes, train_test_codes
 
@@ -21,19 +19,14 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def data():
-    classes = grid_classes(SIZES)
-    n = len(classes)
-    index_bytes = np.arange(n, dtype=">u4").view(np.uint8).reshape(n, 1, 2, 2)
-    store = ImageStore((n, 1, 2, 2), raw=torch.from_numpy(index_bytes.copy()))
-    names = [f"f{k}" for k in range(len(SIZES))]
-    return GroundTruthData("synthetic", store, names, SIZES, classes, classes * 1.0, True)
+    return synthetic_grid(SIZES)
 
 
 def encode_noisy(data):
     mixing = np.random.default_rng(3).normal(size=(3, 5))
 
     def encode(images):
-        idx = images.reshape(len(images), 4).numpy().astype(np.int64) @ [2**24, 2**16, 2**8, 1]
+        idx = synthetic_index(images)
         factors = data.factor_values[idx][:, 1:]
         wiggle = np.sin(idx[:, None] * np.arange(1, 6))  # deterministic per image
         return factors @ mixing + 0.3 * wiggle

@@ -69,16 +69,7 @@ def load_color_dsprites(
     store = ImageStore(
         (NUM_IMAGES, 3, SIZE, SIZE), packed=base.images.packed, colors=torch.from_numpy(colors)
     )
-    return GroundTruthData(
-        "color-dsprites",
-        store,
-        base.factor_names,
-        base.factor_sizes,
-        base.factor_classes,
-        base.factor_values,
-        full_grid=True,
-        extra_values={"color": colors},
-    )
+    return _variant(base, "color-dsprites", store, extra_values={"color": colors})
 
 
 def load_noisy_dsprites(seed: int = 0, quiet: bool = False) -> GroundTruthData:
@@ -89,12 +80,18 @@ def load_noisy_dsprites(seed: int = 0, quiet: bool = False) -> GroundTruthData:
     draws fresh noise each time an image is sampled instead."""
     base = load_dsprites(quiet)
     store = ImageStore((NUM_IMAGES, 3, SIZE, SIZE), packed=base.images.packed, noise_seed=seed)
+    return _variant(base, "noisy-dsprites", store)
+
+
+def _variant(base: GroundTruthData, name: str, store: ImageStore, **extra) -> GroundTruthData:
+    """A dSprites variant: other pixels (``store``), dSprites' factors and grid."""
     return GroundTruthData(
-        "noisy-dsprites",
+        name,
         store,
         base.factor_names,
         base.factor_sizes,
         base.factor_classes,
         base.factor_values,
         full_grid=True,
+        **extra,
     )
