@@ -383,3 +383,58 @@ def test_train_on_noisy_dsprites(tmp_path):
     assert main([*argv, "--out", str(out), "--log-every", "10"]) == 0
     last = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["step"] == 20 and last["recon"] > 0
+
+
+def test_more_broken_files_are_refused(tmp_path):
+    import struct
+    import zipfile
+
+    import h5py
+    import scipy.io
+
+    # Shapes3D: labels of the wrong shape
+    with h5py.File(tmp_path / "labels.h5", "w") as f:
+        f.create_dataset("images", data=np.zeros((4, 64, 64, 3), np.uint8))
+        f.create_dataset("labels", data=np.zeros((4, 5)))
+    with pytest.raises(DatasetFileError, match=r"'labels' must be \(4, 6\) float"):
+        get_dataset("shapes3d", path=tmp_path / "labels.h5")
+    # MPI3D: a Fortran-ordered array, a damaged zip local header
+    np.savez(tmp_path / "fortran.npz", images=np.asfortranarray(np.zeros((2, 64, 64, 3), np.uint8)))
+    with pytest.raises(DatasetFileError, match="must be a C-ordered numeric array"):
+        get_dataset("mpi3d", path=tmp_path / "fortran.npz", factor_sizes=(1, 1, 1, 1, 1, 1, 2))
+    good = mpi3d_file(tmp_path / "good.npz", 2)
+    raw = bytearray(good.read_bytes())
+    offset = zipfile.ZipFile(good).getinfo("images.npy").header_offset
+    raw[offset : offset + 4] = b"XXXX"
+    (tmp_path / "damaged.npz").write_bytes(bytes(raw))
+    with pytest.raises(DatasetFileError, match="not a readable npz file .Bad magic number"):
+        get_dataset("mpi3d", path=tmp_path / "damaged.npz", factor_sizes=(1, 1, 1, 1, 1, 1, 2))
+    # SmallNORB: a header too short, too many dimensions, odd azimuths, wrong image shape
+    directory = smallnorb_dir(tmp_path / "norb")
+    dat = smallnorb.split_file(directory, smallnorb.SPLITS[0], "dat")
+    info = smallnorb.split_file(directory, smallnorb.SPLITS[0], "info")
+    saved_dat, saved_info = dat.read_bytes(), info.read_bytes()
+    dat.write_bytes(b"\x55\x4c\x3d\x1e")
+    with pytest.raises(DatasetFileError, match="too short for a NORB matrix header"):
+        get_dataset("smallnorb", path=directory, factor_sizes=SMALLNORB_SMALL)
+    dat.write_bytes(struct.pack("<ii", 0x1E3D4C55, 9) + bytes(40))
+    with pytest.raises(DatasetFileError, match="9 dimensions is not supported"):
+        get_dataset("smallnorb", path=directory, factor_sizes=SMALLNORB_SMALL)
+    dat.write_bytes(struct.pack("<iiiii", 0x1E3D4C55, 3, 48, 96, 96) + bytes(48 * 96 * 96))
+    with pytest.raises(DatasetFileError, match=r"must be \(N, 2, H, W\) uint8"):
+        get_dataset("smallnorb", path=directory, factor_sizes=SMALLNORB_SMALL)
+    dat.write_bytes(saved_dat)
+    odd = bytearray(saved_info)
+    header = 8 + 4 * 3
+    odd[header + 8 : header + 12] = struct.pack("<i", 3)  # first row's azimuth
+    info.write_bytes(bytes(odd))
+    with pytest.raises(DatasetFileError, match="azimuths must be even"):
+        get_dataset("smallnorb", path=directory, factor_sizes=SMALLNORB_SMALL)
+    info.write_bytes(saved_info[:header] + saved_info[header : header + 16 * 47])
+    with pytest.raises(DatasetFileError):
+        get_dataset("smallnorb", path=directory, factor_sizes=SMALLNORB_SMALL)
+    # Cars3D: a MATLAB file without 'im'
+    cars = cars3d_dir(tmp_path / "cars")
+    scipy.io.savemat(cars / "car_000_mesh.mat", {"other": np.zeros(3)})
+    with pytest.raises(DatasetFileError, match="holds no array 'im'"):
+        get_dataset("cars3d", path=cars, factor_sizes=CARS3D_SMALL)

@@ -118,3 +118,19 @@ def test_bad_input_is_refused():
         compute_from_codes("dci", codes, factors, num_train=8, num_test=5)
     with pytest.raises(ValueError, match="takes no parameter"):
         compute_from_codes("sap", codes, factors, sampled=True)
+
+
+def test_more_bad_input_is_refused():
+    codes, factors = np.zeros((10, 2)), np.repeat([[0.0], [1.0]], 5, axis=0)
+    with pytest.raises(ValueError, match="factor_sizes has 2 entries for 1 factors"):
+        compute_from_codes("mig", codes, factors, factor_sizes=[2, 2])
+    with pytest.raises(ValueError, match="2 factor_names for 1 factors"):
+        compute_from_codes("mig", codes, factors, factor_names=["a", "b"])
+    with pytest.raises(ValueError, match=r"num_train must be in \[1, 10\]"):
+        compute_from_codes("mig", codes, factors, num_train=11)
+    with pytest.raises(ValueError, match="takes no parameter"):
+        compute_from_codes("mig", codes, factors, num_test=3)
+    with pytest.raises(ValueError, match="classifier must be one of"):
+        compute_from_codes("dci", codes, factors, classifier="svm")
+    with pytest.raises(ValueError, match=r"codes must be an \(N, C\) array"):
+        compute_from_codes("mig", np.zeros((0, 2)), factors)

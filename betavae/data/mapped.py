@@ -57,11 +57,10 @@ def npz_member(path: os.PathLike | str, key: str) -> np.ndarray:
                 _fits_in_memory(path, key, shape, dtype)
                 with np.load(path, allow_pickle=False) as loaded:
                     return loaded[key]
+        # archive.open above has checked this local header's signature
         with open(path, "rb") as raw:
             raw.seek(info.header_offset)
             fields = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
-        if fields[0] != b"PK\x03\x04":
-            raise DatasetFileError(path, f"the zip header of {member!r} is damaged")
         name_len, extra_len = fields[-2], fields[-1]
         offset = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len + header_len
         expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
