@@ -152,3 +152,64 @@ def test_dsprites_decision_rule():
     assert not decision_rule([*four[:4], 0.2], 0.1)[0]  # five active latents
     fires, why = decision_rule(four, 0.1)
     assert "4 active latents" in why and "shape MI/H 0.10" in why and "applies" in why
+
+
+def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys):
+    """A finished run is kept as a record (model file + numbers) in OUT/models/dsprites/; a later
+    sitting on a machine without the run directories trains only what is missing, and the
+    section's table holds both sittings' runs."""
+    import shutil
+
+    from betavae.model_file import read_model_file
+
+    assert _run(tmp_path, "dsprites", "--seeds", "1") == 0
+    models = tmp_path / "report" / "models" / "dsprites"
+    names = ["beta16-seed0", "beta4-seed0", "capacity-seed0"]
+    assert sorted(p.stem for p in models.glob("*.safetensors")) == names
+    weights, config, step, dataset = read_model_file(models / "capacity-seed0.safetensors")
+    assert step == 6 and config.objective == "capacity" and dataset["name"] == "dsprites"
+    assert not any("optim" in key or key == "step" for key in weights)  # model state only
+    record = json.loads((models / "capacity-seed0.json").read_text())
+    assert record["budget"] == "smoke" and record["step"] == 6 and record["trained_by"] != ""
+    assert [m["step"] for m in record["information"]][-1] == 6
+    shutil.rmtree(tmp_path / "report" / "runs")  # a new machine: only the records are left
+    capsys.readouterr()
+    assert _run(tmp_path, "dsprites", "--seeds", "1", "--analyse-only") == 0
+    assert "| capacity | 1 |" in _report(tmp_path)
+    assert _run(tmp_path, "dsprites", "--seeds", "2") == 0
+    out = capsys.readouterr().out
+    assert "capacity-seed0: recorded (6 steps), not trained again" in out
+    assert "capacity-seed1: starting" in out and "beta4-seed0: starting" not in out
+    text = _report(tmp_path)
+    assert "| capacity | 2 |" in text and "| beta16 | 2 |" in text and "| beta4 | 2 |" in text
+    assert "### `capacity-seed0`" in text and "### `capacity-seed1`" not in text
+
+
+def test_dsprites_trains_seed_by_seed():
+    from betavae.reproduce.dsprites import runs
+
+    assert [r.name for r in runs("smoke", 2)] == [
+        "capacity-seed0",
+        "beta16-seed0",
+        "beta4-seed0",
+        "capacity-seed1",
+        "beta16-seed1",
+        "beta4-seed1",
+    ]
+
+
+def test_records_keep_provenance_and_thin_the_log(tmp_path):
+    from betavae.reproduce import records
+
+    assert records.trained_by(tmp_path) == "unknown"
+    records.note_sitting(tmp_path, 0, "abc1234")
+    records.note_sitting(tmp_path, 100, "abc1234")  # the same code again: one entry
+    records.note_sitting(tmp_path, 200, "def5678-dirty")
+    assert records.trained_by(tmp_path) == "abc1234+def5678-dirty"
+    log = [{"step": s} for s in range(1, 1001)]
+    kept = records.thinned(log, 50)
+    assert len(kept) == 50 and kept[0]["step"] == 1 and kept[-1]["step"] == 1000
+    assert records.thinned(log[:10], 50) == log[:10]
+    values = records.to_json({"a": np.arange(3), "b": (np.float32(1.5), [np.int64(2)])})
+    assert values == {"a": [0, 1, 2], "b": [1.5, [2]]}
+    assert json.dumps(values)

@@ -8,7 +8,6 @@ report holds every section present, so experiments can be run one at a time into
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,19 +17,10 @@ from ..atomic import atomic_write_text
 from ..devices import resolve_device
 from ..train import NonFiniteLoss
 from . import BUDGETS, DEFAULT_SEEDS, EXPERIMENTS
+from .records import commit
 from .runner import execute, run_state
 
 SCHEDULE_KEYS = ("steps", "c_steps", "batch_size")
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
-        )
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def schedule_lines(name: str, budget: str, seeds: int) -> list[str]:
@@ -100,15 +90,27 @@ def reproduce(
     figures = out / "figures"
     (out / "sections").mkdir(parents=True, exist_ok=True)
     command = " ".join(["python -m betavae.reproduce", *sys.argv[1:]]) if sys.argv else ""
+    code = commit()  # the code this process imported, noted in every run it trains
     for name in names:
         module = EXPERIMENTS[name]
         n = seeds or DEFAULT_SEEDS[name]
         plan = module.runs(budget, n, data)
         start = time.perf_counter()
         unfinished = []
+        recorded, on_finished = None, None
+        if hasattr(module, "keep_record"):  # finished runs kept in OUT/models/NAME/
+
+            def on_finished(run, run_dir, module=module):
+                module.keep_record(run_dir, out, budget)
+
+        if hasattr(module, "recorded"):  # its section is built from those records
+
+            def recorded(run, module=module):
+                return module.recorded(run, out, budget)
+
         if analyse_only:
-            dirs, unfinished = finished_runs(plan, runs_dir / name)
-            if not dirs:
+            dirs, unfinished = finished_runs(plan, runs_dir / name, recorded)
+            if not dirs and len(unfinished) == len(plan):
                 raise ValueError(
                     f"--analyse-only: no finished run in {[str(u) for u, _ in unfinished]}"
                 )
@@ -118,10 +120,13 @@ def reproduce(
                 runs_dir / name,
                 log=lambda text: print(text, flush=True),
                 runtime={"amp": True} if amp else None,
+                code=code,
+                recorded=recorded,
+                on_finished=on_finished,
             )
         section = module.analyse(dirs, figures, out, budget)
         section[2:2] = schedule_lines(name, budget, n) + [
-            f"Made by `{command}` at commit `{_commit()}` ({time.strftime('%Y-%m-%d')}) from "
+            f"Made by `{command}` at commit `{code}` ({time.strftime('%Y-%m-%d')}) from "
             f"the runs in `{runs_dir / name}`.",
             "",
         ]
@@ -140,9 +145,9 @@ def reproduce(
     return assemble(out)
 
 
-def finished_runs(plan, folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+def finished_runs(plan, folder: Path, recorded=None) -> tuple[list[Path], list[tuple[Path, str]]]:
     """(directories of the runs that reached their planned steps, [(directory, how far)] of the
-    others)."""
+    others that are not kept as records either (``recorded(run)``))."""
     done, unfinished = [], []
     for run in plan:
         path = folder / run.name
@@ -150,6 +155,8 @@ def finished_runs(plan, folder: Path) -> tuple[list[Path], list[tuple[Path, str]
         planned = run.config(folder).steps
         if state is not None and state[0] >= planned:
             done.append(path)
+        elif recorded is not None and recorded(run):
+            continue
         else:
             reached = "not started" if state is None else f"at step {state[0]:,} of {planned:,}"
             unfinished.append((path, reached))

@@ -17,7 +17,7 @@ from .. import metrics
 from ..evaluate import evaluate, make_encoder
 from ..objectives import capacity_at
 from ..rundir import RunDir
-from . import information
+from . import information, records
 from .analysis import (
     ACTIVE_KL,
     factor_response_figure,
@@ -33,9 +33,10 @@ from .analysis import (
     traversal_examples,
     traversal_figure,
 )
-from .runner import Run, read_metrics
+from .runner import Run
 from .schedules import capacity_schedules, capacity_snapshots
 
+EXPERIMENT = "dsprites"
 TITLE = "dSprites: staged learning under the capacity objective, against β-VAE (β = 4, 16)"
 BASELINE_BETAS = (4.0, 16.0)
 SCHEDULES = capacity_schedules(5_000, 4_000, 6, batch_size=8)
@@ -47,16 +48,33 @@ def runs(budget: str, seeds: int, data_path: str | None = None) -> list[Run]:
     schedule = dict(SCHEDULES[budget], image_every=10**9)
     beta_schedule = {k: v for k, v in schedule.items() if k != "c_steps"}
     snapshots = capacity_snapshots(schedule)  # the β-VAE is kept at the same steps
-    # capacity seeds first, then the baselines seed by seed: the order the runs are trained in
-    out = [
-        Run(f"capacity-seed{seed}", dict(preset="dsprites", seed=seed, **schedule), snapshots)
-        for seed in range(seeds)
-    ]
+    # Trained seed by seed, each seed's comparison complete before the next seed starts: the
+    # capacity model, then the large β, then β = 4 (a run takes an hour or more on a CPU).
+    out = []
     for seed in range(seeds):
-        for beta in BASELINE_BETAS:
+        out.append(
+            Run(f"capacity-seed{seed}", dict(preset="dsprites", seed=seed, **schedule), snapshots)
+        )
+        for beta in sorted(BASELINE_BETAS, reverse=True):
             flags = dict(preset="dsprites-beta", seed=seed, beta=beta, **beta_schedule)
             out.append(Run(f"beta{beta:g}-seed{seed}", flags, snapshots))
     return out
+
+
+def recorded(run: Run, out: Path, budget: str) -> bool:
+    """Whether an earlier sitting kept ``run``'s record in ``out`` (see :func:`keep_record`)."""
+    return records.is_recorded(out, EXPERIMENT, run.name, budget, run.config(out).steps)
+
+
+def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
+    """Measure a finished run once and keep its model and numbers in ``out/models/dsprites/``,
+    from which :func:`analyse` builds the section (so seeds and baselines trained in different
+    sittings meet in one table). Does nothing when the record of this step is there."""
+    _, _, _, step = load_trained(run_dir)
+    path = records.record_path(out, EXPERIMENT, run_dir.name)
+    if records.is_recorded(out, EXPERIMENT, run_dir.name, budget, step):
+        return path
+    return records.write(run_dir, out, EXPERIMENT, budget, step, measure(run_dir, budget))
 
 
 def decision_rule(kl_per_latent, shape_nmi: float) -> tuple[bool, str]:
@@ -191,16 +209,16 @@ def latent_factors(result: dict) -> list[str]:
     ]
 
 
-def _kl_figure(records, labels, path: Path, title: str) -> Path:
+def _kl_figure(log: list[dict], labels, path: Path, title: str) -> Path:
     plt = pyplot()
-    steps = [r["step"] for r in records]
-    per_latent = np.array([r["kl_per_latent"] for r in records])
+    steps = [r["step"] for r in log]
+    per_latent = np.array([r["kl_per_latent"] for r in log])
     fig, ax = plt.subplots(figsize=(7.5, 4))
     for j in np.argsort(-per_latent[-1]):
         style = "-" if labels[j] != "inactive" else ":"
         ax.plot(steps, per_latent[:, j], style, linewidth=1.3, label=f"z{j} ({labels[j]})")
-    if any(r.get("capacity") for r in records):
-        ax.plot(steps, [r["capacity"] for r in records], "k--", linewidth=1, label="C")
+    if any(r.get("capacity") for r in log):
+        ax.plot(steps, [r["capacity"] for r in log], "k--", linewidth=1, label="C")
     ax.set_xlabel("step")
     ax.set_ylabel("KL (nats)")
     ax.set_title(title, fontsize=9)
@@ -214,79 +232,143 @@ def _mean_sd(values: list[float]) -> str:
     return f"{values.mean():.3f} ± {sd:.3f}"
 
 
-def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) -> list[str]:
-    lines = [f"## {TITLE}", ""]
-    by_model: dict[str, list] = {"capacity": []} | {f"beta{b:g}": [] for b in BASELINE_BETAS}
-    pictures = []
-    for run_dir in run_dirs:
-        kind = run_dir.name.split("-seed")[0]
-        result = evaluated(run_dir, budget)
-        model, config, data, step = load_trained(run_dir)
-        records = read_metrics(run_dir)
-        index = np.random.default_rng(0).integers(0, len(data), 5000)
-        recon = reconstruction_nll(model, data, index)
-        sampled = sampled_reconstruction_nll(model, data, index)
-        mu, _, kl = posterior(model, data, index)
-        mig_sampled = metrics.compute(
-            "mig",
-            make_encoder(model, torch.device("cpu"), data.images.max_value),
-            data,
-            seed=0,
-            sampled=True,
-            num_train=INFORMATION_SAMPLES[budget],
-        )["mig"]
-        by_model[kind].append(
-            (run_dir.name, result, recon, float(kl.sum(1).mean()), config, sampled, mig_sampled)
+KINDS = ("capacity", *(f"beta{b:g}" for b in BASELINE_BETAS))  # the table's order
+
+
+def measure(run_dir: Path, budget: str) -> dict:
+    """Everything the section reports of one finished run, as numbers: all metrics (eval.json),
+    both reconstruction measures, KL, MIG on sampled z, information at the snapshots."""
+    result = evaluated(run_dir, budget)
+    model, config, data, step = load_trained(run_dir)
+    index = np.random.default_rng(0).integers(0, len(data), 5000)
+    _, _, kl = posterior(model, data, index)
+    mig_sampled = metrics.compute(
+        "mig",
+        make_encoder(model, torch.device("cpu"), data.images.max_value),
+        data,
+        seed=0,
+        sampled=True,
+        num_train=INFORMATION_SAMPLES[budget],
+    )["mig"]
+    return dict(
+        kind=run_dir.name.split("-seed")[0],
+        seed=config.seed,
+        run_dir=str(run_dir),
+        eval=result,
+        recon=reconstruction_nll(model, data, index),
+        recon_sampled=sampled_reconstruction_nll(model, data, index),
+        kl=float(kl.sum(1).mean()),
+        kl_per_latent=kl.mean(0),
+        mig_sampled=mig_sampled,
+        information=information_at(run_dir, data, INFORMATION_SAMPLES[budget]),
+    )
+
+
+def _information_of(record: dict) -> list[dict]:
+    """The record's snapshot measurements with their arrays back as numpy arrays."""
+    return [
+        dict(
+            m,
+            nmi=np.asarray(m["nmi"]),
+            parts={k: np.asarray(v) for k, v in m["parts"].items()},
         )
-        if run_dir.name.endswith("seed0"):
-            labels = latent_factors(result)
-            objective = (
-                f"capacity γ {config.gamma:g}, C 0→{config.c_max:g} over {config.c_steps}"
-                if config.objective == "capacity"
-                else f"β = {config.beta:g}"
-            )
-            curve = _kl_figure(
-                records, labels, figures / f"{run_dir.name}-kl.png", f"{run_dir.name}: {objective}"
-            )
-            ranges = percentile_ranges(mu)
-            trav = [
-                traversal_figure(
-                    model, data, kl.mean(0), figures / f"{run_dir.name}-trav{k}.png", i, ranges
-                )
-                for k, i in enumerate(traversal_examples(data))
+        for m in record["information"]
+    ]
+
+
+def recorded_runs(out: Path, budget: str) -> list[dict]:
+    """The records of ``budget`` in ``out/models/dsprites/``, by seed and then the table's order
+    of models."""
+    folder = Path(out) / records.MODELS / EXPERIMENT
+    found = [records.read(out, EXPERIMENT, p.stem) for p in sorted(folder.glob("*.json"))]
+    found = [r for r in found if r["budget"] == budget and r["kind"] in KINDS]
+    return sorted(found, key=lambda r: (r["seed"], KINDS.index(r["kind"])))
+
+
+def _run_pictures(record: dict, report_dir: Path, figures: Path, data):
+    """The figures and information lines of one (seed-0) run, from its model file and record."""
+    name = record["name"]
+    model_file = records.model_path(report_dir, EXPERIMENT, name)
+    model, config, data, step = load_trained(model_file, data)
+    result = record["eval"]
+    labels = latent_factors(result)
+    objective = (
+        f"capacity γ {config.gamma:g}, C 0→{config.c_max:g} over {config.c_steps}"
+        if config.objective == "capacity"
+        else f"β = {config.beta:g}"
+    )
+    index = np.random.default_rng(0).integers(0, len(data), 5000)
+    mu, _, kl = posterior(model, data, index)
+    curve = _kl_figure(record["log"], labels, figures / f"{name}-kl.png", f"{name}: {objective}")
+    ranges = percentile_ranges(mu)
+    trav = [
+        traversal_figure(model, data, kl.mean(0), figures / f"{name}-trav{k}.png", i, ranges)
+        for k, i in enumerate(traversal_examples(data))
+    ]
+    response = factor_response_figure(
+        mu,
+        data.factor_classes[index],
+        data.factor_names,
+        kl.mean(0),
+        figures / f"{name}-response.png",
+    )
+    recon_fig = reconstruction_figure(model, data, figures / f"{name}-recon.png")
+    measured = _information_of(record)
+    info = _information_lines(measured, data.factor_names)
+    if config.objective == "capacity":
+        shape = data.factor_names.index("shape")
+        fires, why = decision_rule(
+            record["kl_per_latent"], float(measured[-1]["nmi"][:, shape].max())
+        )
+        info += [f"Decision rule at step {step}: {why}."]
+        if fires:
+            info += [
+                f"Continue with `python -m betavae.train --resume {record['run_dir']} --steps "
+                "300000` (needs that run directory: its checkpoint is not committed) and run "
+                "the annealed setting (`--gamma 1000 --lr 1e-4`).",
             ]
-            response = factor_response_figure(
-                mu,
-                data.factor_classes[index],
-                data.factor_names,
-                kl.mean(0),
-                figures / f"{run_dir.name}-response.png",
-            )
-            recon_fig = reconstruction_figure(model, data, figures / f"{run_dir.name}-recon.png")
-            measured = information_at(run_dir, data, INFORMATION_SAMPLES[budget])
-            info = _information_lines(measured, data.factor_names)
-            if config.objective == "capacity":
-                shape = data.factor_names.index("shape")
-                fires, why = decision_rule(kl.mean(0), float(measured[-1]["nmi"][:, shape].max()))
-                info += [f"Decision rule at step {step}: {why}."]
-                if fires:
-                    info += [
-                        f"Continue with `python -m betavae.train --resume {run_dir} --steps "
-                        "300000` and run the annealed setting (`--gamma 1000 --lr 1e-4`).",
-                    ]
-                info += [""]
-            figures_of_run = (curve, trav, recon_fig, response)
-            pictures.append((run_dir.name, objective, step, labels, records, figures_of_run, info))
+        info += [""]
+    trained = f"trained by commit `{record['trained_by']}`"
+    lines = [f"### `{name}` ({objective}, {step} steps, {trained})", "", *info]
+    lines += [
+        f"![KL per latent]({curve.relative_to(report_dir)})",
+        "",
+        "Traversals from the middle of the factor grid and two random images, each latent "
+        "over its 1st–99th percentile of μ over the data:",
+        "",
+        *[f"![traversals]({t.relative_to(report_dir)})" for t in trav],
+        "",
+        "Factor responses (mean μ of each active latent against each factor's class, "
+        "averaged over the other factors):",
+        "",
+        f"![factor responses]({response.relative_to(report_dir)})",
+        "",
+        f"Reconstructions (top: data, bottom: decoded posterior means): "
+        f"![reconstructions]({recon_fig.relative_to(report_dir)})",
+        "",
+    ]
+    return lines, data
+
+
+def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) -> list[str]:
+    """The section from every record in ``report_dir`` (this sitting's runs are recorded first,
+    so earlier sittings' runs join them)."""
+    for run_dir in run_dirs:
+        keep_record(run_dir, report_dir, budget)
+    found = recorded_runs(report_dir, budget)
+    lines = [f"## {TITLE}", ""]
     header = ["model", "runs", "recon, μ decoded", "recon, z sampled", "KL (nats)"]
     header += [key for _, key in SCORES] + ["mig (sampled z)"]
     table = []
-    for kind, entries in by_model.items():
+    for kind in KINDS:
+        entries = [r for r in found if r["kind"] == kind]
         if not entries:
             continue
-        row = [kind, len(entries), _mean_sd([e[2] for e in entries])]
-        row += [_mean_sd([e[5] for e in entries]), _mean_sd([e[3] for e in entries])]
-        row += [_mean_sd([e[1][name][key] for e in entries]) for name, key in SCORES]
-        row.append(_mean_sd([e[6] for e in entries]))
+        row = [kind, len(entries), _mean_sd([e["recon"] for e in entries])]
+        row += [_mean_sd([e["recon_sampled"] for e in entries])]
+        row += [_mean_sd([e["kl"] for e in entries])]
+        row += [_mean_sd([e["eval"][name][key] for e in entries]) for name, key in SCORES]
+        row.append(_mean_sd([e["mig_sampled"] for e in entries]))
         table.append(row)
     lines += [
         "Metrics as mean ± sd over seeds, all on disentanglement_lib's conventions (posterior "
@@ -295,29 +377,15 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         + "). `recon, μ decoded` = Bernoulli NLL of decoding the posterior means; `recon, z "
         "sampled` = of decoding one z ~ q(z|x) (the ELBO's term); `KL` = total KL; all over "
         "5,000 random images. `mig (sampled z)` bins one sampled z per image (Chen et al.'s "
-        "definition; not comparable with published disentanglement_lib numbers).",
+        "definition; not comparable with published disentanglement_lib numbers). Runs: "
+        + ", ".join(f"`{r['name']}`" for r in found)
+        + f" (records and reference models in `{records.MODELS}/{EXPERIMENT}/`).",
         "",
     ]
     lines += markdown_table(header, table)
-    for name, objective, step, _labels, _records, figures_of_run, info in pictures:
-        curve, trav, recon_fig, response = figures_of_run
-        lines += [f"### `{name}` ({objective}, {step} steps)", ""]
-        lines += info
-        lines += [
-            f"![KL per latent]({curve.relative_to(report_dir)})",
-            "",
-            "Traversals from the middle of the factor grid and two random images, each latent "
-            "over its 1st–99th percentile of μ over the data:",
-            "",
-            *[f"![traversals]({t.relative_to(report_dir)})" for t in trav],
-            "",
-            "Factor responses (mean μ of each active latent against each factor's class, "
-            "averaged over the other factors):",
-            "",
-            f"![factor responses]({response.relative_to(report_dir)})",
-            "",
-            f"Reconstructions (top: data, bottom: decoded posterior means): "
-            f"![reconstructions]({recon_fig.relative_to(report_dir)})",
-            "",
-        ]
+    data = None
+    for record in found:
+        if record["seed"] == 0:
+            more, data = _run_pictures(record, report_dir, figures, data)
+            lines += more
     return lines

@@ -14,7 +14,7 @@ import torch
 from .. import viz
 from ..objectives import step_at_capacity
 from ..rundir import RunDir
-from . import information
+from . import information, records
 from .analysis import (
     images_of,
     load_trained,
@@ -26,6 +26,7 @@ from .analysis import (
 from .runner import Run, read_metrics
 from .schedules import capacity_schedules
 
+EXPERIMENT = "generator"
 TITLE = "Factor-conditioned generator (paper Fig. 3)"
 TARGET_KL = (3.0, 7.0, 15.0, 24.0)  # nats: the paper's reconstruction panels
 C_MAX = 25.0
@@ -47,6 +48,18 @@ def runs(budget: str, seeds: int, data_path: str | None = None) -> list[Run]:
         )
         for seed in range(seeds)
     ]
+
+
+def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
+    """Keep a finished run's model (the reference model) and its final channel information in
+    ``out/models/generator/``; nothing when this step's record is there. The section itself is
+    built from the run directory (its snapshots are needed for the reconstruction panel)."""
+    model, _, data, step = load_trained(run_dir)
+    path = records.record_path(out, EXPERIMENT, run_dir.name)
+    if records.is_recorded(out, EXPERIMENT, run_dir.name, budget, step):
+        return path
+    channels = channel_information(model, data)
+    return records.write(run_dir, out, EXPERIMENT, budget, step, dict(channels=channels))
 
 
 def factor_curves(records: list[dict], names: list[str], dims: int) -> np.ndarray:
@@ -134,11 +147,14 @@ def channel_information(model, data, samples: int = 4000) -> list[dict]:
 def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) -> list[str]:
     lines = [f"## {TITLE}", ""]
     for run_dir in run_dirs:
+        keep_record(run_dir, report_dir, budget)
+        reference = records.model_path(report_dir, EXPERIMENT, run_dir.name)
+        reference = reference.relative_to(report_dir)
         model, config, data, step = load_trained(run_dir)
         names, dims = model.factor_names, model.dims_per_factor
-        records = read_metrics(run_dir)
-        curves = factor_curves(records, names, dims)
-        fig = _curves_figure(records, curves, names, figures / f"{run_dir.name}-kl.png")
+        log = read_metrics(run_dir)
+        curves = factor_curves(log, names, dims)
+        fig = _curves_figure(log, curves, names, figures / f"{run_dir.name}-kl.png")
         snaps = RunDir(run_dir).snapshots() + [run_dir]
         panel, measured = _snapshot_panel(snaps, figures / f"{run_dir.name}-reconstructions.png")
         steps = [m[0] for m in measured]
@@ -148,7 +164,8 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         lines += [
             f"Run `{run_dir.name}`: {step} steps, C 0 → {config.c_max:g} nats over "
             f"{config.c_steps} steps, γ {config.gamma:g}, lr {config.lr:g}, batch "
-            f"{config.batch_size}; {dims} latents per factor channel.",
+            f"{config.batch_size}; {dims} latents per factor channel; trained by commit "
+            f"`{records.trained_by(run_dir)}`; reference model `{reference}`.",
             "",
             "Each channel sees one factor, so its information I(v; z) (Monte Carlo over the "
             "factor's classes, ± its standard error) is at most H(v) = ln(classes); what the "
