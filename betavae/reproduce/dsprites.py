@@ -33,7 +33,7 @@ from .analysis import (
     traversal_examples,
     traversal_figure,
 )
-from .runner import Run
+from .runner import Run, run_state
 from .schedules import capacity_schedules, capacity_snapshots
 
 EXPERIMENT = "dsprites"
@@ -70,7 +70,7 @@ def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
     """Measure a finished run once and keep its model and numbers in ``out/models/dsprites/``,
     from which :func:`analyse` builds the section (so seeds and baselines trained in different
     sittings meet in one table). Does nothing when the record of this step is there."""
-    _, _, _, step = load_trained(run_dir)
+    step = run_state(run_dir)[0]
     path = records.record_path(out, EXPERIMENT, run_dir.name)
     if records.is_recorded(out, EXPERIMENT, run_dir.name, budget, step):
         return path

@@ -23,7 +23,7 @@ from .analysis import (
     reconstruction_rows,
     save_figure,
 )
-from .runner import Run, read_metrics
+from .runner import Run, read_metrics, run_state
 from .schedules import capacity_schedules
 
 EXPERIMENT = "generator"
@@ -54,10 +54,11 @@ def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
     """Keep a finished run's model (the reference model) and its final channel information in
     ``out/models/generator/``; nothing when this step's record is there. The section itself is
     built from the run directory (its snapshots are needed for the reconstruction panel)."""
-    model, _, data, step = load_trained(run_dir)
+    step = run_state(run_dir)[0]
     path = records.record_path(out, EXPERIMENT, run_dir.name)
     if records.is_recorded(out, EXPERIMENT, run_dir.name, budget, step):
         return path
+    model, _, data, _ = load_trained(run_dir)
     channels = channel_information(model, data)
     return records.write(run_dir, out, EXPERIMENT, budget, step, dict(channels=channels))
 
