@@ -227,9 +227,11 @@ def _kl_figure(log: list[dict], labels, path: Path, title: str) -> Path:
 
 
 def _mean_sd(values: list[float]) -> str:
+    """``mean ± sd`` over seeds; a single run's value alone (one run has no spread)."""
     values = np.asarray(values, dtype=float)
-    sd = values.std(ddof=1) if len(values) > 1 else 0.0
-    return f"{values.mean():.3f} ± {sd:.3f}"
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
 
 
 KINDS = ("capacity", *(f"beta{b:g}" for b in BASELINE_BETAS))  # the table's order
@@ -371,7 +373,7 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         row.append(_mean_sd([e["mig_sampled"] for e in entries]))
         table.append(row)
     lines += [
-        "Metrics as mean ± sd over seeds, all on disentanglement_lib's conventions (posterior "
+        "Metrics as mean ± sd over seeds (a model with one run: its value), all on disentanglement_lib's conventions (posterior "
         "means; study sample counts"
         + ("" if METRIC_SAMPLES[budget] is None else f", here {METRIC_SAMPLES[budget]}")
         + "). `recon, μ decoded` = Bernoulli NLL of decoding the posterior means; `recon, z "
