@@ -373,8 +373,8 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         row.append(_mean_sd([e["mig_sampled"] for e in entries]))
         table.append(row)
     lines += [
-        "Metrics as mean ± sd over seeds (a model with one run: its value), all on disentanglement_lib's conventions (posterior "
-        "means; study sample counts"
+        "Metrics as mean ± sd over seeds (a model with one run: its value), all on "
+        "disentanglement_lib's conventions (posterior means; study sample counts"
         + ("" if METRIC_SAMPLES[budget] is None else f", here {METRIC_SAMPLES[budget]}")
         + "). `recon, μ decoded` = Bernoulli NLL of decoding the posterior means; `recon, z "
         "sampled` = of decoding one z ~ q(z|x) (the ELBO's term); `KL` = total KL; all over "
