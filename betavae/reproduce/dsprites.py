@@ -71,10 +71,7 @@ def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
     from which :func:`analyse` builds the section (so seeds and baselines trained in different
     sittings meet in one table). Does nothing when the record of this step is there."""
     step = run_state(run_dir)[0]
-    path = records.record_path(out, EXPERIMENT, run_dir.name)
-    if records.is_recorded(out, EXPERIMENT, run_dir.name, budget, step):
-        return path
-    return records.write(run_dir, out, EXPERIMENT, budget, step, measure(run_dir, budget))
+    return records.keep(run_dir, out, EXPERIMENT, budget, step, lambda: measure(run_dir, budget))
 
 
 def decision_rule(kl_per_latent, shape_nmi: float) -> tuple[bool, str]:

@@ -54,13 +54,12 @@ def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
     """Keep a finished run's model (the reference model) and its final channel information in
     ``out/models/generator/``; nothing when this step's record is there. The section itself is
     built from the run directory (its snapshots are needed for the reconstruction panel)."""
-    step = run_state(run_dir)[0]
-    path = records.record_path(out, EXPERIMENT, run_dir.name)
-    if records.is_recorded(out, EXPERIMENT, run_dir.name, budget, step):
-        return path
-    model, _, data, _ = load_trained(run_dir)
-    channels = channel_information(model, data)
-    return records.write(run_dir, out, EXPERIMENT, budget, step, dict(channels=channels))
+
+    def measure() -> dict:
+        model, _, data, _ = load_trained(run_dir)
+        return dict(channels=channel_information(model, data))
+
+    return records.keep(run_dir, out, EXPERIMENT, budget, run_state(run_dir)[0], measure)
 
 
 def factor_curves(records: list[dict], names: list[str], dims: int) -> np.ndarray:

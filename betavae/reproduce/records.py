@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,14 @@ def write(
     path = record_path(out, experiment, run_dir.name)
     atomic_write_text(path, json.dumps(record) + "\n")
     return path
+
+
+def keep(
+    run_dir: Path, out: Path, experiment: str, budget: str, step: int, measure: Callable[[], dict]
+) -> Path:
+    """The record of finished run ``run_dir`` at ``step``: :func:`write` with ``measure()``'s
+    numbers, or nothing done when that record and its model file are there already."""
+    run_dir = Path(run_dir)
+    if is_recorded(out, experiment, run_dir.name, budget, step):
+        return record_path(out, experiment, run_dir.name)
+    return write(run_dir, out, experiment, budget, step, measure())
