@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import tiny_chairs
 
-from betavae.reproduce import EXPERIMENTS
+from betavae.reproduce import EXPERIMENTS, dsprites
 from betavae.reproduce.__main__ import main
 from betavae.reproduce.blobs import map_scores
 from betavae.reproduce.escape import main as escape_main
@@ -76,12 +76,30 @@ def test_dsprites_end_to_end_with_metrics_over_seeds(tmp_path):
     assert "MI/H ≥ 0.5 from step" in text and "½E[μ²]" in text
 
 
-def test_color_dsprites_end_to_end(tmp_path):
+def test_color_dsprites_end_to_end_and_from_records(tmp_path, capsys):
+    """The section, and its records: each finished colour run is kept as one; a machine with
+    only the records rebuilds the same section, and trains only a run whose record is missing."""
+    import shutil
+
     assert _run(tmp_path, "color-dsprites") == 0
     text = _report(tmp_path)
     assert "## Coloured dSprites" in text and "Latents that take colour:" in text
     assert "U[0.5, 1]³" in text and "U[0, 1]³" in text and "R² MLP" in text
     assert _figures_exist(tmp_path, text) == 2  # U[0.5, 1]³ and U[0, 1]³ runs
+    runs = text.split("Run `")[1:]
+    models = tmp_path / "report" / "models" / "color-dsprites"
+    names = ["capacity-full-range-seed0", "capacity-seed0"]
+    assert sorted(p.stem for p in models.glob("*.safetensors")) == names
+    record = json.loads((models / "capacity-full-range-seed0.json").read_text())
+    assert record["color_range"] == [0.0, 1.0] and len(record["whole_code"]) == 3
+    shutil.rmtree(tmp_path / "report" / "runs")
+    (models / "capacity-full-range-seed0.json").unlink()  # that run was never finished here
+    capsys.readouterr()
+    assert _run(tmp_path, "color-dsprites") == 0
+    out = capsys.readouterr().out
+    assert "capacity-seed0: recorded (4 steps), not trained again" in out
+    assert "capacity-full-range-seed0: starting" in out
+    assert _report(tmp_path).split("Run `")[1:] == runs  # the same numbers, from the records
 
 
 def test_chairs_needs_its_file_and_runs_on_a_tiny_import(tmp_path, capsys):
@@ -154,15 +172,21 @@ def test_dsprites_decision_rule():
     assert "4 active latents" in why and "shape MI/H 0.10" in why and "applies" in why
 
 
-def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys):
+def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys, monkeypatch):
     """A finished run is kept as a record (model file + numbers) in OUT/models/dsprites/; a later
     sitting on a machine without the run directories trains only what is missing, and the
-    section's table holds both sittings' runs."""
+    section's table holds both sittings' runs. ``--follow-up`` then plans the decision rule's
+    runs from capacity-seed0's record: that model trained again to twice its steps (measured
+    also where the original ended, where the two agree) and the annealed setting (lr 1e-4);
+    both are recorded and reported beside the original."""
     import shutil
 
     from betavae.model_file import read_model_file
+    from betavae.reproduce import follow_up
 
-    assert _run(tmp_path, "dsprites", "--seeds", "1") == 0
+    assert _run(tmp_path, "dsprites", "--seeds", "1", "--follow-up") == 0
+    out = capsys.readouterr().out  # planned before capacity-seed0 had a record: nothing extra
+    assert "no record of capacity-seed0" in out and "follow-up runs: none" in out
     models = tmp_path / "report" / "models" / "dsprites"
     names = ["beta16-seed0", "beta4-seed0", "capacity-seed0"]
     assert sorted(p.stem for p in models.glob("*.safetensors")) == names
@@ -185,6 +209,38 @@ def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys)
     text = _report(tmp_path)
     assert "| capacity | 2 |" in text and "| beta16 | 2 |" in text and "| beta4 | 2 |" in text
     assert "### `capacity-seed0`" in text and "### `capacity-seed1`" not in text
+
+    fires, why = follow_up.rule_of_record(record)
+    planned, said = dsprites.follow_ups(tmp_path / "report", "smoke")
+    assert said == why and len(planned) == (2 if fires else 0)
+    monkeypatch.setattr(follow_up, "decision_rule", lambda kl, shape: (False, "does not apply"))
+    assert dsprites.follow_ups(tmp_path / "report", "smoke") == ([], "does not apply")
+    monkeypatch.setattr(follow_up, "decision_rule", lambda kl, shape: (True, "applies (test)"))
+    assert _run(tmp_path, "dsprites", "--seeds", "2", "--follow-up") == 0
+    out = capsys.readouterr().out
+    assert "capacity-continued-seed0: starting, 12 steps" in out
+    assert "annealed-seed0: starting, 6 steps" in out and "beta4-seed1: done" in out
+    _, config, step, _ = read_model_file(models / "capacity-continued-seed0.safetensors")
+    assert (step, config.lr, config.c_steps, config.gamma) == (12, 5e-4, 6, 1000.0)
+    _, config, step, _ = read_model_file(models / "annealed-seed0.safetensors")
+    assert (step, config.lr, config.c_steps) == (6, 1e-4, 6)
+    continued = json.loads((models / "capacity-continued-seed0.json").read_text())
+    (at_end,) = [m for m in continued["information"] if m["step"] == 6]
+    assert at_end["parts"]["kl"] == record["information"][-1]["parts"]["kl"]  # the same run
+    text = _report(tmp_path)
+    assert "| capacity | 2 |" in text and "| capacity-continued |" not in text
+    section = text.split("### Decision-rule follow-up")[1]
+    assert "| `capacity-seed0` | 6 | 0.0005 |" in section
+    assert "| `capacity-continued-seed0` | 6 | 0.0005 |" in section
+    assert "| `capacity-continued-seed0` | 12 | 0.0005 |" in section
+    assert "| `annealed-seed0` | 6 | 0.0001 |" in section
+    assert "original's by at most 0 nats" in section
+    assert _figures_exist(tmp_path, text) == 3 * 6 + 2  # seed 0's, and the follow-ups' KL curves
+    shutil.rmtree(tmp_path / "report" / "runs")  # a new machine: the records carry it
+    assert _run(tmp_path, "dsprites", "--seeds", "2", "--follow-up", "--analyse-only") == 0
+    assert "### Decision-rule follow-up" in _report(tmp_path)
+    assert _run(tmp_path, "blobs", "--follow-up") == 2
+    assert "has no decision rule" in capsys.readouterr().err
 
 
 def test_dsprites_trains_seed_by_seed():

@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--analyse-only", action="store_true", help="rebuild the report from existing runs"
     )
     parser.add_argument(
+        "--follow-up",
+        action="store_true",
+        help="dsprites: also train the decision rule's follow-up runs when the rule applies to "
+        "the recorded capacity-seed0 (that model continued to twice its steps, and the annealed "
+        "setting, lr 1e-4)",
+    )
+    parser.add_argument(
         "--amp",
         action="store_true",
         help="train with bf16 autocast (as `python -m betavae.train --amp`; refused on a CPU "
@@ -78,6 +85,7 @@ def reproduce(
     data: str | None = None,
     analyse_only: bool = False,
     amp: bool = False,
+    follow_up: bool = False,
 ) -> Path:
     """Train (or continue) and analyse ``names``; returns the report's path."""
     if seeds is not None and seeds < 1:
@@ -86,6 +94,8 @@ def reproduce(
         problem = amp_problem(resolve_device("auto"))
         if problem is not None:
             raise ValueError(problem)
+    if follow_up and not any(hasattr(EXPERIMENTS[n], "follow_ups") for n in names):
+        raise ValueError(f"--follow-up: {', '.join(names)} has no decision rule (dsprites has)")
     runs_dir = runs_dir or out / "runs"
     figures = out / "figures"
     (out / "sections").mkdir(parents=True, exist_ok=True)
@@ -95,6 +105,11 @@ def reproduce(
         module = EXPERIMENTS[name]
         n = seeds or DEFAULT_SEEDS[name]
         plan = module.runs(budget, n, data)
+        if follow_up and hasattr(module, "follow_ups"):
+            extra, why = module.follow_ups(out, budget)
+            runs_named = ", ".join(r.name for r in extra) or "none"
+            print(f"{name}: {why}; follow-up runs: {runs_named}", flush=True)
+            plan += extra
         start = time.perf_counter()
         unfinished = []
         recorded, on_finished = None, None
@@ -136,6 +151,7 @@ def reproduce(
                 + "; ".join(f"`{path.name}` ({where})" for path, where in unfinished)
                 + f". `python -m betavae.reproduce {name} --budget {budget} --seeds {n} "
                 f"--out {out}"
+                + (" --follow-up" if follow_up else "")
                 + (f" --runs {runs_dir}" if runs_dir != out / "runs" else "")
                 + "` continues them.",
                 "",
@@ -194,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             args.data,
             args.analyse_only,
             args.amp,
+            args.follow_up,
         )
     except (ValueError, NonFiniteLoss) as exc:
         print(f"error: {exc}", file=sys.stderr)

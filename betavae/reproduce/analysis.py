@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import viz
+from .. import metrics, viz
 from ..data import GroundTruthData
 from ..evaluate import ACTIVE_KL  # noqa: F401  (the experiments' threshold is evaluate's)
 from ..rundir import load_run
+
+# Every score the metrics report, as (metric name, score key): the columns of the tables.
+SCORES = [(name, key) for name in metrics.METRIC_NAMES for key in metrics.SCORE_KEYS[name]]
 
 
 def load_trained(run_dir: Path, data: GroundTruthData | None = None):
@@ -180,3 +183,33 @@ def first_step(records: list[dict], values: list[float], threshold: float) -> di
         if value >= threshold:
             return record
     return None
+
+
+def latent_factors(result: dict) -> list[str]:
+    """Per latent, the factor it carries most (MI normalised by the factor's entropy; posterior
+    means, 20 bins), or ``inactive`` below 0.1 nats."""
+    mig = result["mig"]
+    mi, h = np.array(mig["mutual_information"]), np.array(mig["factor_entropy"])
+    normalised = mi / np.where(h > 0, h, 1.0)[None, :]
+    return [
+        mig["factor_names"][int(np.argmax(normalised[j]))] if kl >= ACTIVE_KL else "inactive"
+        for j, kl in enumerate(result["kl_per_latent"])
+    ]
+
+
+def kl_figure(log: list[dict], labels, path: Path, title: str) -> Path:
+    """Per-latent KL over a training log (with C where the log has it), labelled by factor."""
+    plt = pyplot()
+    steps = [r["step"] for r in log]
+    per_latent = np.array([r["kl_per_latent"] for r in log])
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    for j in np.argsort(-per_latent[-1]):
+        style = "-" if labels[j] != "inactive" else ":"
+        ax.plot(steps, per_latent[:, j], style, linewidth=1.3, label=f"z{j} ({labels[j]})")
+    if any(r.get("capacity") for r in log):
+        ax.plot(steps, [r["capacity"] for r in log], "k--", linewidth=1, label="C")
+    ax.set_xlabel("step")
+    ax.set_ylabel("KL (nats)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    return save_figure(fig, path)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import information
+from . import information, records
 from .analysis import (
     ACTIVE_KL,
     load_trained,
@@ -18,9 +18,10 @@ from .analysis import (
     posterior,
     traversal_figure,
 )
-from .runner import Run
+from .runner import Run, run_state
 from .schedules import capacity_schedules, capacity_snapshots
 
+EXPERIMENT = "color-dsprites"
 TITLE = "Coloured dSprites: which latents take colour"
 SCHEDULES = capacity_schedules(5_000, 4_000, 4, batch_size=8)
 TAKES_COLOUR_R2 = 0.5
@@ -76,48 +77,108 @@ def factor_design(data, index: np.ndarray) -> np.ndarray:
     return np.concatenate(columns, axis=1)
 
 
-def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) -> list[str]:
-    lines = [f"## {TITLE}", ""]
-    for run_dir in run_dirs:
-        model, config, data, step = load_trained(run_dir)
-        index = np.random.default_rng(0).integers(0, len(data), 5000)
-        mu, _, kl_each = posterior(model, data, index)
-        kl = kl_each.mean(0)
-        colour = data.extra_values["color"][index]
-        factors = factor_design(data, index)
-        rows, colour_latents = [], []
-        for j in np.argsort(-kl):
-            if kl[j] < ACTIVE_KL:
-                continue
-            r2_colour, r2_factors = r_squared(colour, mu[:, j]), r_squared(factors, mu[:, j])
-            takes = r2_colour > TAKES_COLOUR_R2 and r2_colour > r2_factors
-            colour_latents += [f"z{j}"] if takes else []
-            rows.append([f"z{j}", f"{kl[j]:.2f}", r2_colour, r2_factors, "yes" if takes else "no"])
-        trav = traversal_figure(model, data, kl, figures / f"color-{run_dir.name}-trav.png")
-        whole = [information.r_squared(mu, colour[:, c]) for c in range(3)]
-        decoded = decoded_colour_correlation(model, data, index, mu)
-        low, high = config.color_range
-        lines += [
-            f"Run `{run_dir.name}`: {step} steps, C 0 → {config.c_max:g} over {config.c_steps} "
-            f"steps, colours U[{low:g}, {high:g}]³. Latents that take colour: "
-            f"**{len(colour_latents)}** ({', '.join(colour_latents) or 'none'}; each alone, by "
-            f"R² > {TAKES_COLOUR_R2:g}); paper: 3.",
-            "",
-            "Colour held by the whole code (held-out R² of each channel from all of μ; a colour "
-            "spread over several latents shows here, not in the per-latent table) and in the "
-            "decoded images (correlation of true with decoded colour inside the sprite):",
-            "",
-        ]
-        lines += markdown_table(
-            ["channel", "R² linear", "R² MLP", "decoded-colour correlation"],
+def recorded(run: Run, out: Path, budget: str) -> bool:
+    """Whether an earlier sitting kept ``run``'s record in ``out`` (see :func:`keep_record`)."""
+    return records.is_recorded(out, EXPERIMENT, run.name, budget, run.config(out).steps)
+
+
+def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
+    """Measure a finished run once and keep its model and numbers in ``out/models/color-dsprites/``
+    (the section is built from those records, so the colour ranges trained in different sittings
+    meet in one section). Does nothing when the record of this step is there."""
+    step = run_state(run_dir)[0]
+    return records.keep(run_dir, out, EXPERIMENT, budget, step, lambda: measure(run_dir))
+
+
+def measure(run_dir: Path) -> dict:
+    """Per active latent its KL and the R² of its posterior mean by the colour and by the factors;
+    the colour held by the whole code and by the decoded images; over 5,000 random images."""
+    model, config, data, step = load_trained(run_dir)
+    index = np.random.default_rng(0).integers(0, len(data), 5000)
+    mu, _, kl_each = posterior(model, data, index)
+    kl = kl_each.mean(0)
+    colour = data.extra_values["color"][index]
+    factors = factor_design(data, index)
+    latents = []
+    for j in np.argsort(-kl):
+        if kl[j] < ACTIVE_KL:
+            continue
+        r2_colour, r2_factors = r_squared(colour, mu[:, j]), r_squared(factors, mu[:, j])
+        takes = r2_colour > TAKES_COLOUR_R2 and r2_colour > r2_factors
+        latents.append(
+            dict(
+                latent=int(j),
+                kl=float(kl[j]),
+                r2_colour=r2_colour,
+                r2_factors=r2_factors,
+                takes_colour=bool(takes),
+            )
+        )
+    return dict(
+        seed=config.seed,
+        color_range=list(config.color_range),
+        kl_per_latent=kl,
+        latents=latents,
+        whole_code=[information.r_squared(mu, colour[:, c]) for c in range(3)],
+        decoded_correlation=decoded_colour_correlation(model, data, index, mu),
+    )
+
+
+def _record_lines(record: dict, report_dir: Path, figures: Path) -> list[str]:
+    """The section's part of one recorded run: numbers from the record, traversals from its
+    model file."""
+    name = record["name"]
+    model, config, data, step = load_trained(records.model_path(report_dir, EXPERIMENT, name))
+    colour_latents = [f"z{r['latent']}" for r in record["latents"] if r["takes_colour"]]
+    trav = traversal_figure(
+        model, data, np.asarray(record["kl_per_latent"]), figures / f"color-{name}-trav.png"
+    )
+    low, high = record["color_range"]
+    whole, decoded = record["whole_code"], record["decoded_correlation"]
+    lines = [
+        f"Run `{name}`: {step} steps, C 0 → {config.c_max:g} over {config.c_steps} steps, "
+        f"colours U[{low:g}, {high:g}]³; trained by commit `{record['trained_by']}`. Latents "
+        f"that take colour: **{len(colour_latents)}** ({', '.join(colour_latents) or 'none'}; "
+        f"each alone, by R² > {TAKES_COLOUR_R2:g}); paper: 3.",
+        "",
+        "Colour held by the whole code (held-out R² of each channel from all of μ; a colour "
+        "spread over several latents shows here, not in the per-latent table) and in the "
+        "decoded images (correlation of true with decoded colour inside the sprite):",
+        "",
+    ]
+    lines += markdown_table(
+        ["channel", "R² linear", "R² MLP", "decoded-colour correlation"],
+        [
+            [channel, whole[c]["linear"], whole[c]["mlp"], decoded[c]]
+            for c, channel in enumerate("RGB")
+        ],
+    )
+    lines += markdown_table(
+        ["latent", "KL", "R² by RGB colour", "R² by the factors (one-hot)", "takes colour"],
+        [
             [
-                [name, whole[c]["linear"], whole[c]["mlp"], decoded[c]]
-                for c, name in enumerate("RGB")
-            ],
-        )
-        lines += markdown_table(
-            ["latent", "KL", "R² by RGB colour", "R² by the factors (one-hot)", "takes colour"],
-            rows,
-        )
-        lines += [f"![traversals]({trav.relative_to(report_dir)})", ""]
+                f"z{r['latent']}",
+                f"{r['kl']:.2f}",
+                r["r2_colour"],
+                r["r2_factors"],
+                "yes" if r["takes_colour"] else "no",
+            ]
+            for r in record["latents"]
+        ],
+    )
+    return lines + [f"![traversals]({trav.relative_to(report_dir)})", ""]
+
+
+def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) -> list[str]:
+    """The section from every record of ``budget`` (this sitting's runs are recorded first, so
+    earlier sittings' runs join them), U[0.5, 1]³ seeds first, then U[0, 1]³."""
+    for run_dir in run_dirs:
+        keep_record(run_dir, report_dir, budget)
+    folder = Path(report_dir) / records.MODELS / EXPERIMENT
+    found = [records.read(report_dir, EXPERIMENT, p.stem) for p in folder.glob("*.json")]
+    found = [r for r in found if r["budget"] == budget]
+    found.sort(key=lambda r: (tuple(r["color_range"]) == FULL_RANGE, r["seed"], r["name"]))
+    lines = [f"## {TITLE}", ""]
+    for record in found:
+        lines += _record_lines(record, report_dir, figures)
     return lines

@@ -3,7 +3,7 @@ and β = 16, which disentangles by pressure) on the same budget, over several se
 per-latent KL rises in stages (x/y, then scale, then shape and rotation), the final latents hold
 x, y, scale and shape/rotation separately, and reconstructions are sharper than a large fixed β
 gives while disentanglement is kept (a frontier claim: better recon than β = 16 at metrics at
-least as good). The report applies the follow-up decision rule (:func:`decision_rule`)."""
+least as good). The report applies the follow-up decision rule (betavae.reproduce.follow_up)."""
 
 from __future__ import annotations
 
@@ -17,22 +17,24 @@ from .. import metrics
 from ..evaluate import evaluate, make_encoder
 from ..objectives import capacity_at
 from ..rundir import RunDir
-from . import information, records
+from . import follow_up, information, records
 from .analysis import (
     ACTIVE_KL,
+    SCORES,
     factor_response_figure,
+    kl_figure,
+    latent_factors,
     load_trained,
     markdown_table,
     percentile_ranges,
     posterior,
-    pyplot,
     reconstruction_figure,
     reconstruction_nll,
     sampled_reconstruction_nll,
-    save_figure,
     traversal_examples,
     traversal_figure,
 )
+from .follow_up import decision_rule  # noqa: F401 (part of this module's interface)
 from .runner import Run, run_state
 from .schedules import capacity_schedules, capacity_snapshots
 
@@ -41,7 +43,6 @@ TITLE = "dSprites: staged learning under the capacity objective, against β-VAE 
 BASELINE_BETAS = (4.0, 16.0)
 SCHEDULES = capacity_schedules(5_000, 4_000, 6, batch_size=8)
 METRIC_SAMPLES = {"paper": None, "cpu": None, "smoke": 60}  # None: disentanglement_lib's counts
-SCORES = [(name, key) for name in metrics.METRIC_NAMES for key in metrics.SCORE_KEYS[name]]
 
 
 def runs(budget: str, seeds: int, data_path: str | None = None) -> list[Run]:
@@ -74,17 +75,18 @@ def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
     return records.keep(run_dir, out, EXPERIMENT, budget, step, lambda: measure(run_dir, budget))
 
 
-def decision_rule(kl_per_latent, shape_nmi: float) -> tuple[bool, str]:
-    """The follow-up rule for a capacity model at the paper's 150k steps: if it has <= 4 active
-    latents (KL > ACTIVE_KL) and shape MI/H < 0.2, continue it to 300k steps (C stays at C_max)
-    and run disentanglement_lib's annealed setting (γ 1000, lr 1e-4). (fires, explanation)."""
-    active = int((np.asarray(kl_per_latent) > ACTIVE_KL).sum())
-    fires = active <= 4 and shape_nmi < 0.2
-    verdict = "applies" if fires else "does not apply"
-    return fires, (
-        f"{active} active latents (KL > {ACTIVE_KL} nats), shape MI/H {shape_nmi:.2f}: the "
-        f"decision rule (≤ 4 active and shape MI/H < 0.2) {verdict}"
-    )
+def follow_ups(out: Path, budget: str) -> tuple[list[Run], str]:
+    """The decision rule's runs (betavae.reproduce.follow_up), planned from ``capacity-seed0``'s
+    record in ``out`` when the rule applies to it; ``([], why)`` when there is no such record or
+    the rule does not apply."""
+    base = runs(budget, 1)[0]
+    if not recorded(base, out, budget):
+        return [], (
+            f"no record of {follow_up.RULE_RUN} at --budget {budget} in {out}: the decision rule "
+            "needs that model first"
+        )
+    fires, why = follow_up.rule_of_record(records.read(out, EXPERIMENT, follow_up.RULE_RUN))
+    return (follow_up.runs_after(base, base.config(out).steps) if fires else []), why
 
 
 INFORMATION_SAMPLES = {"paper": 10_000, "cpu": 10_000, "smoke": 300}
@@ -194,35 +196,6 @@ def evaluated(run_dir: Path, budget: str) -> dict:
     return json.loads(path.read_text())
 
 
-def latent_factors(result: dict) -> list[str]:
-    """Per latent, the factor it carries most (MI normalised by the factor's entropy; posterior
-    means, 20 bins), or ``inactive`` below 0.1 nats."""
-    mig = result["mig"]
-    mi, h = np.array(mig["mutual_information"]), np.array(mig["factor_entropy"])
-    normalised = mi / np.where(h > 0, h, 1.0)[None, :]
-    return [
-        mig["factor_names"][int(np.argmax(normalised[j]))] if kl >= ACTIVE_KL else "inactive"
-        for j, kl in enumerate(result["kl_per_latent"])
-    ]
-
-
-def _kl_figure(log: list[dict], labels, path: Path, title: str) -> Path:
-    plt = pyplot()
-    steps = [r["step"] for r in log]
-    per_latent = np.array([r["kl_per_latent"] for r in log])
-    fig, ax = plt.subplots(figsize=(7.5, 4))
-    for j in np.argsort(-per_latent[-1]):
-        style = "-" if labels[j] != "inactive" else ":"
-        ax.plot(steps, per_latent[:, j], style, linewidth=1.3, label=f"z{j} ({labels[j]})")
-    if any(r.get("capacity") for r in log):
-        ax.plot(steps, [r["capacity"] for r in log], "k--", linewidth=1, label="C")
-    ax.set_xlabel("step")
-    ax.set_ylabel("KL (nats)")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, ncol=2)
-    return save_figure(fig, path)
-
-
 def _mean_sd(values: list[float]) -> str:
     """``mean ± sd`` over seeds; a single run's value alone (one run has no spread)."""
     values = np.asarray(values, dtype=float)
@@ -275,13 +248,13 @@ def _information_of(record: dict) -> list[dict]:
     ]
 
 
-def recorded_runs(out: Path, budget: str) -> list[dict]:
-    """The records of ``budget`` in ``out/models/dsprites/``, by seed and then the table's order
-    of models."""
+def recorded_runs(out: Path, budget: str, kinds: tuple[str, ...] = KINDS) -> list[dict]:
+    """The records of ``budget`` in ``out/models/dsprites/`` of the models ``kinds`` (default:
+    the table's), by seed and then the order of ``kinds``."""
     folder = Path(out) / records.MODELS / EXPERIMENT
     found = [records.read(out, EXPERIMENT, p.stem) for p in sorted(folder.glob("*.json"))]
-    found = [r for r in found if r["budget"] == budget and r["kind"] in KINDS]
-    return sorted(found, key=lambda r: (r["seed"], KINDS.index(r["kind"])))
+    found = [r for r in found if r["budget"] == budget and r["kind"] in kinds]
+    return sorted(found, key=lambda r: (r["seed"], kinds.index(r["kind"])))
 
 
 def _run_pictures(record: dict, report_dir: Path, figures: Path, data):
@@ -298,7 +271,7 @@ def _run_pictures(record: dict, report_dir: Path, figures: Path, data):
     )
     index = np.random.default_rng(0).integers(0, len(data), 5000)
     mu, _, kl = posterior(model, data, index)
-    curve = _kl_figure(record["log"], labels, figures / f"{name}-kl.png", f"{name}: {objective}")
+    curve = kl_figure(record["log"], labels, figures / f"{name}-kl.png", f"{name}: {objective}")
     ranges = percentile_ranges(mu)
     trav = [
         traversal_figure(model, data, kl.mean(0), figures / f"{name}-trav{k}.png", i, ranges)
@@ -316,15 +289,15 @@ def _run_pictures(record: dict, report_dir: Path, figures: Path, data):
     info = _information_lines(measured, data.factor_names)
     if config.objective == "capacity":
         shape = data.factor_names.index("shape")
-        fires, why = decision_rule(
+        fires, why = follow_up.decision_rule(
             record["kl_per_latent"], float(measured[-1]["nmi"][:, shape].max())
         )
         info += [f"Decision rule at step {step}: {why}."]
-        if fires:
+        if fires and record["name"] == follow_up.RULE_RUN:
             info += [
-                f"Continue with `python -m betavae.train --resume {record['run_dir']} --steps "
-                "300000` (needs that run directory: its checkpoint is not committed) and run "
-                "the annealed setting (`--gamma 1000 --lr 1e-4`).",
+                f"Its follow-up runs (this model to {2 * step} steps, and lr "
+                f"{follow_up.ANNEALED_LR:g}) are planned by `python -m betavae.reproduce "
+                "dsprites --follow-up` with this section's other flags.",
             ]
         info += [""]
     trained = f"trained by commit `{record['trained_by']}`"
@@ -387,4 +360,8 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         if record["seed"] == 0:
             more, data = _run_pictures(record, report_dir, figures, data)
             lines += more
+    follow = recorded_runs(report_dir, budget, follow_up.FOLLOW_UP_KINDS)
+    base = records.read(report_dir, EXPERIMENT, follow_up.RULE_RUN)
+    if follow and base is not None and base["budget"] == budget:
+        lines += follow_up.section_lines(base, follow, figures, report_dir)
     return lines
