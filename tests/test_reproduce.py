@@ -271,3 +271,18 @@ def test_records_keep_provenance_and_thin_the_log(tmp_path):
     values = records.to_json({"a": np.arange(3), "b": (np.float32(1.5), [np.int64(2)])})
     assert values == {"a": [0, 1, 2], "b": [1.5, [2]]}
     assert json.dumps(values)
+
+
+def test_records_of_a_budget_only_and_in_name_order(tmp_path):
+    from betavae.reproduce import records
+
+    assert records.of_budget(tmp_path, "dsprites", "paper") == []  # no folder yet
+    for name, budget in [("b-seed0", "paper"), ("a-seed0", "paper"), ("c-seed0", "smoke")]:
+        path = records.record_path(tmp_path, "dsprites", name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"name": name, "budget": budget}))
+    assert [r["name"] for r in records.of_budget(tmp_path, "dsprites", "paper")] == [
+        "a-seed0",
+        "b-seed0",
+    ]
+    assert records.of_budget(tmp_path, "color-dsprites", "paper") == []

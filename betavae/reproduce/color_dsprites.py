@@ -174,9 +174,7 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
     earlier sittings' runs join them), U[0.5, 1]³ seeds first, then U[0, 1]³."""
     for run_dir in run_dirs:
         keep_record(run_dir, report_dir, budget)
-    folder = Path(report_dir) / records.MODELS / EXPERIMENT
-    found = [records.read(report_dir, EXPERIMENT, p.stem) for p in folder.glob("*.json")]
-    found = [r for r in found if r["budget"] == budget]
+    found = records.of_budget(report_dir, EXPERIMENT, budget)
     found.sort(key=lambda r: (tuple(r["color_range"]) == FULL_RANGE, r["seed"], r["name"]))
     lines = [f"## {TITLE}", ""]
     for record in found:

@@ -251,9 +251,7 @@ def _information_of(record: dict) -> list[dict]:
 def recorded_runs(out: Path, budget: str, kinds: tuple[str, ...] = KINDS) -> list[dict]:
     """The records of ``budget`` in ``out/models/dsprites/`` of the models ``kinds`` (default:
     the table's), by seed and then the order of ``kinds``."""
-    folder = Path(out) / records.MODELS / EXPERIMENT
-    found = [records.read(out, EXPERIMENT, p.stem) for p in sorted(folder.glob("*.json"))]
-    found = [r for r in found if r["budget"] == budget and r["kind"] in kinds]
+    found = [r for r in records.of_budget(out, EXPERIMENT, budget) if r["kind"] in kinds]
     return sorted(found, key=lambda r: (r["seed"], kinds.index(r["kind"])))
 
 
@@ -288,10 +286,7 @@ def _run_pictures(record: dict, report_dir: Path, figures: Path, data):
     measured = _information_of(record)
     info = _information_lines(measured, data.factor_names)
     if config.objective == "capacity":
-        shape = data.factor_names.index("shape")
-        fires, why = follow_up.decision_rule(
-            record["kl_per_latent"], float(measured[-1]["nmi"][:, shape].max())
-        )
+        fires, why = follow_up.rule_of_record(record)
         info += [f"Decision rule at step {step}: {why}."]
         if fires and record["name"] == follow_up.RULE_RUN:
             info += [

@@ -78,12 +78,14 @@ def section_lines(base: dict, follow: list[dict], figures: Path, report_dir: Pat
     header = ["run", "step", "lr", "active latents", "KL", "recon, μ decoded"]
     header += [f"MI/H {n}" for n in varying] + [key for _, key in SCORES]
 
-    def config(record: dict):
-        return read_model_file(records.model_path(report_dir, EXPERIMENT, record["name"]))[1]
+    configs = {  # each model file read once: its training config (lr, C)
+        r["name"]: read_model_file(records.model_path(report_dir, EXPERIMENT, r["name"]))[1]
+        for r in [base, *follow]
+    }
 
     def row(record: dict, measurement: dict, step: int, full: bool) -> list:
         kl = np.asarray(measurement["parts"]["kl"])
-        lr = config(record).lr
+        lr = configs[record["name"]].lr
         cells = [f"`{record['name']}`", step, f"{lr:g}", int((kl > ACTIVE_KL).sum())]
         cells += [float(kl.sum())]
         cells += [record["recon"] if full else "-"]
@@ -103,10 +105,11 @@ def section_lines(base: dict, follow: list[dict], figures: Path, report_dir: Pat
                 for m in where
             ]
         rows.append(row(record, record["information"][-1], record["step"], True))
+    c_max = configs[base["name"]].c_max
     lines = ["### Decision-rule follow-up", ""]
     lines += [
         f"`{RULE_RUN}`, the same run trained again to twice its steps (C stays at "
-        f"{config(base).c_max:g} nats after the ramp; also measured at step {base['step']}, "
+        f"{c_max:g} nats after the ramp; also measured at step {base['step']}, "
         f"where the original ended) and disentanglement_lib's annealed setting (lr "
         f"{ANNEALED_LR:g}). MI/H: best latent, posterior means; KL and active latents over the "
         "information sample; metrics as in the table above." + "".join(agreement),
@@ -115,11 +118,12 @@ def section_lines(base: dict, follow: list[dict], figures: Path, report_dir: Pat
     lines += markdown_table(header, rows)
     for record in follow:
         _, why = rule_of_record(record)
+        lr = configs[record["name"]].lr
         curve = kl_figure(
             record["log"],
             latent_factors(record["eval"]),
             figures / f"{record['name']}-kl.png",
-            f"{record['name']}: lr {config(record).lr:g}, {record['step']} steps",
+            f"{record['name']}: lr {lr:g}, {record['step']} steps",
         )
         lines += [
             f"`{record['name']}` at step {record['step']}: {why}.",

@@ -100,6 +100,13 @@ def read(out: Path, experiment: str, name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def of_budget(out: Path, experiment: str, budget: str) -> list[dict]:
+    """Every record of ``experiment`` in ``out`` made at ``budget``, in the order of their names."""
+    folder = Path(out) / MODELS / experiment
+    found = [read(out, experiment, p.stem) for p in sorted(folder.glob("*.json"))]
+    return [r for r in found if r["budget"] == budget]
+
+
 def is_recorded(out: Path, experiment: str, name: str, budget: str, steps: int) -> bool:
     """Whether run ``name`` has a record of ``budget`` at ``steps`` and its model file."""
     record = read(out, experiment, name)
