@@ -286,3 +286,22 @@ def test_records_of_a_budget_only_and_in_name_order(tmp_path):
         "b-seed0",
     ]
     assert records.of_budget(tmp_path, "color-dsprites", "paper") == []
+
+
+def test_only_trains_the_named_runs_and_reports_every_finished_one(tmp_path, capsys):
+    assert _run(tmp_path, "blobs", "--only", "nope-seed0") == 2
+    err = capsys.readouterr().err
+    assert "--only: nope-seed0 not in the plan of blobs" in err and "beta150-seed0" in err
+    assert not (tmp_path / "report" / "runs").exists()  # refused before any training
+    assert _run(tmp_path, "blobs", "--only", "beta150-seed0") == 0
+    out = capsys.readouterr().out
+    assert "beta150-seed0: starting" in out and "beta1-seed0" not in out
+    runs = tmp_path / "report" / "runs" / "blobs"
+    assert [p.name for p in runs.iterdir()] == ["beta150-seed0"]
+    text = _report(tmp_path)
+    assert "| beta150-seed0 | β = 150 | 4 |" in text
+    assert "`beta1-seed0` (not started)" in text  # named as unfinished, with the continuing command
+    assert _run(tmp_path, "blobs", "--only", "beta1-seed0") == 0
+    assert "beta150-seed0" not in capsys.readouterr().out  # neither trained nor mentioned again
+    text = _report(tmp_path)
+    assert "| beta150-seed0 | β = 150 | 4 |" in text and "| beta1-seed0 | β = 1 | 4 |" in text

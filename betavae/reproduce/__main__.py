@@ -68,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
         "setting, lr 1e-4)",
     )
     parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="RUN",
+        default=None,
+        help="train only these runs of the plan (e.g. capacity-seed1), in the plan's order; the "
+        "section is still built from every finished or recorded run",
+    )
+    parser.add_argument(
         "--amp",
         action="store_true",
         help="train with bf16 autocast (as `python -m betavae.train --amp`; refused on a CPU "
@@ -86,8 +94,10 @@ def reproduce(
     analyse_only: bool = False,
     amp: bool = False,
     follow_up: bool = False,
+    only: list[str] | None = None,
 ) -> Path:
-    """Train (or continue) and analyse ``names``; returns the report's path."""
+    """Train (or continue) and analyse ``names``; returns the report's path. ``only``: train just
+    these runs of the plan (the others are neither started nor continued)."""
     if seeds is not None and seeds < 1:
         raise ValueError(f"--seeds must be >= 1; got {seeds}")
     if amp:
@@ -101,15 +111,26 @@ def reproduce(
     (out / "sections").mkdir(parents=True, exist_ok=True)
     command = " ".join(["python -m betavae.reproduce", *sys.argv[1:]]) if sys.argv else ""
     code = commit()  # the code this process imported, noted in every run it trains
+    plans = {}  # every plan first, so a wrong --only name is refused before any training
     for name in names:
         module = EXPERIMENTS[name]
-        n = seeds or DEFAULT_SEEDS[name]
-        plan = module.runs(budget, n, data)
+        plans[name] = module.runs(budget, seeds or DEFAULT_SEEDS[name], data)
         if follow_up and hasattr(module, "follow_ups"):
             extra, why = module.follow_ups(out, budget)
             runs_named = ", ".join(r.name for r in extra) or "none"
             print(f"{name}: {why}; follow-up runs: {runs_named}", flush=True)
-            plan += extra
+            plans[name] += extra
+    if only is not None:
+        planned = [run.name for plan in plans.values() for run in plan]
+        unknown = [run for run in only if run not in planned]
+        if unknown:
+            raise ValueError(
+                f"--only: {', '.join(unknown)} not in the plan of {', '.join(names)} at --budget "
+                f"{budget} (planned: {', '.join(planned)})"
+            )
+    for name, plan in plans.items():
+        module = EXPERIMENTS[name]
+        n = seeds or DEFAULT_SEEDS[name]
         start = time.perf_counter()
         unfinished = []
         recorded, on_finished = None, None
@@ -123,15 +144,9 @@ def reproduce(
             def recorded(run, module=module):
                 return module.recorded(run, out, budget)
 
-        if analyse_only:
-            dirs, unfinished = finished_runs(plan, runs_dir / name, recorded)
-            if not dirs and len(unfinished) == len(plan):
-                raise ValueError(
-                    f"--analyse-only: no finished run in {[str(u) for u, _ in unfinished]}"
-                )
-        else:
-            dirs = execute(
-                plan,
+        if not analyse_only:
+            trained = execute(
+                plan if only is None else [run for run in plan if run.name in only],
                 runs_dir / name,
                 log=lambda text: print(text, flush=True),
                 runtime={"amp": True} if amp else None,
@@ -139,6 +154,14 @@ def reproduce(
                 recorded=recorded,
                 on_finished=on_finished,
             )
+        if analyse_only or only is not None:  # the section holds every finished run
+            dirs, unfinished = finished_runs(plan, runs_dir / name, recorded)
+            if analyse_only and not dirs and len(unfinished) == len(plan):
+                raise ValueError(
+                    f"--analyse-only: no finished run in {[str(u) for u, _ in unfinished]}"
+                )
+        else:
+            dirs = trained
         section = module.analyse(dirs, figures, out, budget)
         section[2:2] = schedule_lines(name, budget, n) + [
             f"Made by `{command}` at commit `{code}` ({time.strftime('%Y-%m-%d')}) from "
@@ -211,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             args.analyse_only,
             args.amp,
             args.follow_up,
+            args.only,
         )
     except (ValueError, NonFiniteLoss) as exc:
         print(f"error: {exc}", file=sys.stderr)
