@@ -208,6 +208,8 @@ def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys,
     assert "capacity-seed1: starting" in out and "beta4-seed0: starting" not in out
     text = _report(tmp_path)
     assert "| capacity | 2 |" in text and "| beta16 | 2 |" in text and "| beta4 | 2 |" in text
+    assert "### Frontier: capacity against beta16" in text
+    assert "Means over 2 capacity run(s), 2 beta16 run(s)" in text
     assert "### `capacity-seed0`" in text and "### `capacity-seed1`" not in text
 
     fires, why = follow_up.rule_of_record(record)

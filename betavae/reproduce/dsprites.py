@@ -17,7 +17,7 @@ from .. import metrics
 from ..evaluate import evaluate, make_encoder
 from ..objectives import capacity_at
 from ..rundir import RunDir
-from . import follow_up, information, records
+from . import follow_up, frontier, information, records
 from .analysis import (
     ACTIVE_KL,
     SCORES,
@@ -350,6 +350,8 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         "",
     ]
     lines += markdown_table(header, table)
+    for beta in sorted(BASELINE_BETAS, reverse=True):  # the large β is the paper's comparison
+        lines += frontier.section_lines(found, f"beta{beta:g}")
     data = None
     for record in found:
         if record["seed"] == 0:
