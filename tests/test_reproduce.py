@@ -57,25 +57,6 @@ def test_generator_end_to_end_keeps_snapshots(tmp_path):
     assert _figures_exist(tmp_path, text) == 2
 
 
-def test_dsprites_end_to_end_with_metrics_over_seeds(tmp_path):
-    assert _run(tmp_path, "dsprites", "--seeds", "2") == 0
-    text = _report(tmp_path)
-    assert "| capacity | 2 |" in text and "| beta4 | 2 |" in text and "| beta16 | 2 |" in text
-    assert "Decision rule at step 6:" in text  # the capacity model's follow-up rule, applied
-    for key in ("mig", "beta_vae", "factor_vae", "dci", "sap", "modularity", "explicitness"):
-        assert f" {key} |" in text.split("| model |")[1].splitlines()[0] + " |", key
-    assert " ± " in text
-    result = json.loads(
-        (tmp_path / "report/runs/dsprites/capacity-seed1/eval/eval.json").read_text()
-    )
-    assert result["convention"] == "disentanglement_lib" and result["samples"] == 60
-    # per model: KL curves, 3 traversals (mid-grid and two random images), factor responses,
-    # reconstructions
-    assert _figures_exist(tmp_path, text) == 18
-    assert "recon, z sampled" in text and "mig (sampled z)" in text
-    assert "MI/H ≥ 0.5 from step" in text and "½E[μ²]" in text
-
-
 def test_color_dsprites_end_to_end_and_from_records(tmp_path, capsys):
     """The section, and its records: each finished colour run is kept as one; a machine with
     only the records rebuilds the same section, and trains only a run whose record is missing."""
@@ -210,7 +191,20 @@ def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys,
     assert "| capacity | 2 |" in text and "| beta16 | 2 |" in text and "| beta4 | 2 |" in text
     assert "### Frontier: capacity against beta16" in text
     assert "Means over 2 capacity run(s), 2 beta16 run(s)" in text
-    assert "### `capacity-seed0`" in text and "### `capacity-seed1`" not in text
+    assert "### `capacity-seed1`" in text  # every capacity seed: staged learning
+    assert "### `beta16-seed1`" not in text
+    assert "Decision rule at step 6:" in text  # the capacity model's follow-up rule, applied
+    for key in ("mig", "beta_vae", "factor_vae", "dci", "sap", "modularity", "explicitness"):
+        assert f" {key} |" in text.split("| model |")[1].splitlines()[0] + " |", key
+    assert " ± " in text and "recon, z sampled" in text and "mig (sampled z)" in text
+    assert "MI/H ≥ 0.5 from step" in text and "½E[μ²]" in text
+    result = json.loads(
+        (tmp_path / "report/runs/dsprites/capacity-seed1/eval/eval.json").read_text()
+    )
+    assert result["convention"] == "disentanglement_lib" and result["samples"] == 60
+    # per run shown: KL curves, 3 traversals (mid-grid and two random images), factor
+    # responses, reconstructions; shown: every capacity seed and the baselines' seed 0
+    assert _figures_exist(tmp_path, text) == 4 * 6
 
     fires, why = follow_up.rule_of_record(record)
     planned, said = dsprites.follow_ups(tmp_path / "report", "smoke")
@@ -237,7 +231,7 @@ def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys,
     assert "| `capacity-continued-seed0` | 12 | 0.0005 |" in section
     assert "| `annealed-seed0` | 6 | 0.0001 |" in section
     assert "original's by at most 0 nats" in section
-    assert _figures_exist(tmp_path, text) == 3 * 6 + 2  # seed 0's, and the follow-ups' KL curves
+    assert _figures_exist(tmp_path, text) == 4 * 6 + 2  # seed 0's, capacity-seed1's, follow-ups' KL
     shutil.rmtree(tmp_path / "report" / "runs")  # a new machine: the records carry it
     assert _run(tmp_path, "dsprites", "--seeds", "2", "--follow-up", "--analyse-only") == 0
     assert "### Decision-rule follow-up" in _report(tmp_path)

@@ -353,8 +353,8 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
     for beta in sorted(BASELINE_BETAS, reverse=True):  # the large β is the paper's comparison
         lines += frontier.section_lines(found, f"beta{beta:g}")
     data = None
-    for record in found:
-        if record["seed"] == 0:
+    for record in found:  # every capacity seed (the staged-learning claim), baselines' seed 0
+        if record["seed"] == 0 or record["kind"] == "capacity":
             more, data = _run_pictures(record, report_dir, figures, data)
             lines += more
     follow = recorded_runs(report_dir, budget, follow_up.FOLLOW_UP_KINDS)
