@@ -30,7 +30,7 @@ def test_breaks_name_the_measures_that_go_the_other_way():
     said = frontier.verdict(frontier.compare(capacity, baseline))
     assert said == (
         f"does not hold on 3 of {2 + len(SCORES)} measures "
-        "(recon, μ decoded, recon, z sampled, mig)"
+        "(recon, μ decoded; recon, z sampled; mig)"
     )
 
 

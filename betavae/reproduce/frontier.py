@@ -39,7 +39,7 @@ def verdict(rows: list[dict]) -> str:
     failed = [r["name"] for r in rows if not r["holds"]]
     if not failed:
         return "holds: better or equal reconstruction and every score at least as good"
-    return f"does not hold on {len(failed)} of {len(rows)} measures ({', '.join(failed)})"
+    return f"does not hold on {len(failed)} of {len(rows)} measures ({'; '.join(failed)})"
 
 
 def section_lines(found: list[dict], baseline_kind: str) -> list[str]:
