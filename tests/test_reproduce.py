@@ -285,6 +285,8 @@ def test_records_of_a_budget_only_and_in_name_order(tmp_path):
 
 
 def test_only_trains_the_named_runs_and_reports_every_finished_one(tmp_path, capsys):
+    import shutil
+
     assert _run(tmp_path, "blobs", "--only", "nope-seed0") == 2
     err = capsys.readouterr().err
     assert "--only: nope-seed0 not in the plan of blobs" in err and "beta150-seed0" in err
@@ -297,6 +299,14 @@ def test_only_trains_the_named_runs_and_reports_every_finished_one(tmp_path, cap
     text = _report(tmp_path)
     assert "| beta150-seed0 | β = 150 | 4 |" in text
     assert "`beta1-seed0` (not started)" in text  # named as unfinished, with the continuing command
+    assert "--amp" not in text.split("continues them")[0].split("Not finished")[1]
+    amp_run = runs / "beta150-sigma6-seed0"  # started with --amp (its config says so), unfinished
+    amp_run.mkdir()
+    (amp_run / "config.json").write_text(json.dumps({"amp": True}))
+    assert _run(tmp_path, "blobs", "--analyse-only") == 0
+    unfinished = _report(tmp_path).split("Not finished")[1].split("continues them")[0]
+    assert "--budget smoke --seeds 1" in unfinished and " --amp" in unfinished
+    shutil.rmtree(amp_run)
     assert _run(tmp_path, "blobs", "--only", "beta1-seed0") == 0
     assert "beta150-seed0" not in capsys.readouterr().out  # neither trained nor mentioned again
     text = _report(tmp_path)

@@ -8,6 +8,7 @@ report holds every section present, so experiments can be run one at a time into
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -175,6 +176,7 @@ def reproduce(
                 + f". `python -m betavae.reproduce {name} --budget {budget} --seeds {n} "
                 f"--out {out}"
                 + (" --follow-up" if follow_up else "")
+                + (" --amp" if amp or started_with_amp(p for p, _ in unfinished) else "")
                 + (f" --runs {runs_dir}" if runs_dir != out / "runs" else "")
                 + "` continues them.",
                 "",
@@ -182,6 +184,16 @@ def reproduce(
         atomic_write_text(out / "sections" / f"{name}.md", "\n".join(section) + "\n")
         print(f"{name}: done in {time.perf_counter() - start:.0f} s", flush=True)
     return assemble(out)
+
+
+def started_with_amp(run_dirs) -> bool:
+    """Whether any of these run directories was started with ``--amp`` (its config.json says
+    so): the command that continues them must say it too, or they go on in float32."""
+    for run_dir in run_dirs:
+        config = Path(run_dir) / "config.json"
+        if config.exists() and json.loads(config.read_text()).get("amp"):
+            return True
+    return False
 
 
 def finished_runs(plan, folder: Path, recorded=None) -> tuple[list[Path], list[tuple[Path, str]]]:
