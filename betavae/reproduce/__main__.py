@@ -8,7 +8,6 @@ report holds every section present, so experiments can be run one at a time into
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from ..amp import amp_problem
 from ..atomic import atomic_write_text
 from ..devices import resolve_device
+from ..rundir import RunDir
 from ..train import NonFiniteLoss
 from . import BUDGETS, DEFAULT_SEEDS, EXPERIMENTS
 from .records import commit
@@ -146,7 +146,7 @@ def reproduce(
                 return module.recorded(run, out, budget)
 
         if not analyse_only:
-            trained = execute(
+            dirs = execute(
                 plan if only is None else [run for run in plan if run.name in only],
                 runs_dir / name,
                 log=lambda text: print(text, flush=True),
@@ -161,8 +161,6 @@ def reproduce(
                 raise ValueError(
                     f"--analyse-only: no finished run in {[str(u) for u, _ in unfinished]}"
                 )
-        else:
-            dirs = trained
         section = module.analyse(dirs, figures, out, budget)
         section[2:2] = schedule_lines(name, budget, n) + [
             f"Made by `{command}` at commit `{code}` ({time.strftime('%Y-%m-%d')}) from "
@@ -189,9 +187,9 @@ def reproduce(
 def started_with_amp(run_dirs) -> bool:
     """Whether any of these run directories was started with ``--amp`` (its config.json says
     so): the command that continues them must say it too, or they go on in float32."""
-    for run_dir in run_dirs:
-        config = Path(run_dir) / "config.json"
-        if config.exists() and json.loads(config.read_text()).get("amp"):
+    for path in run_dirs:
+        run = RunDir(path)
+        if run.config_path.exists() and run.read_config().get("amp"):
             return True
     return False
 
