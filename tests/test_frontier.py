@@ -46,3 +46,19 @@ def test_section_lines_table_and_what_is_missing():
     )
     missing = "\n".join(frontier.section_lines(found, "beta4"))
     assert "Not tested: no finished run of beta4." in missing
+
+
+def test_run_by_run_catches_a_mean_difference_inside_the_seed_spread():
+    # capacity means beat the baseline (recon 105 < 108; mig 0.4 > 0.35), but one capacity run
+    # is worse than the baseline run on both: holds on means, not in every run.
+    capacity = [_record("capacity", 100, 0.4, mig=0.6), _record("capacity", 110, 0.4, mig=0.2)]
+    baseline = [_record("beta16", 108, 0.4, mig=0.35)]
+    rows = {r["name"]: r for r in frontier.compare(capacity, baseline)}
+    assert rows["recon, μ decoded"]["holds"] and not rows["recon, μ decoded"]["every_run"]
+    assert rows["mig"]["holds"] and not rows["mig"]["every_run"]
+    assert rows["beta_vae"]["holds"] and rows["beta_vae"]["every_run"]  # equal counts as good
+    assert rows["mig"]["capacity_runs"] == [0.6, 0.2] and rows["mig"]["baseline_runs"] == [0.35]
+    text = "\n".join(frontier.section_lines(capacity + baseline, "beta16"))
+    assert "| recon, μ decoded | 105.000 (100.000, 110.000) | 108.000 | yes | no |" in text
+    assert "| mig | 0.400 (0.600, 0.200) | 0.350 | yes | no |" in text
+    assert f"it holds on {len(rows) - 3} of {len(rows)} measures" in text  # recon ×2 and mig fail
