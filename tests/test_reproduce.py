@@ -176,6 +176,7 @@ def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys,
     assert not any("optim" in key or key == "step" for key in weights)  # model state only
     record = json.loads((models / "capacity-seed0.json").read_text())
     assert record["budget"] == "smoke" and record["step"] == 6 and record["trained_by"] != ""
+    assert record["run_dir"] == "runs/dsprites/capacity-seed0"  # relative to the report
     assert [m["step"] for m in record["information"]][-1] == 6
     shutil.rmtree(tmp_path / "report" / "runs")  # a new machine: only the records are left
     capsys.readouterr()

@@ -225,7 +225,6 @@ def measure(run_dir: Path, budget: str) -> dict:
     return dict(
         kind=run_dir.name.split("-seed")[0],
         seed=config.seed,
-        run_dir=str(run_dir),
         eval=result,
         recon=reconstruction_nll(model, data, index),
         recon_sampled=sampled_reconstruction_nll(model, data, index),

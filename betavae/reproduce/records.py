@@ -13,6 +13,7 @@ The model files are the reference models: ``python -m betavae.evaluate`` and
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -134,6 +135,7 @@ def write(
         "step": int(step),
         "trained_by": code,
         "recorded_by": commit(),
+        "run_dir": os.path.relpath(run_dir, out),  # relative to the report: no machine's path
         "log": thinned(RunDir(run_dir).read_metrics()),
         **to_json(measured),
     }
