@@ -26,6 +26,7 @@ RUNTIME_FIELDS = {  # may differ between a run and its resumption
     "amp",
     "eval_every",
     "tensorboard",
+    "probe_every",
 }
 
 
@@ -56,6 +57,7 @@ class TrainConfig:
     save_every: int = 5000  # steps between checkpoints
     image_every: int = 10_000  # steps between reconstruction/traversal pictures
     eval_every: int = 0  # steps between in-training MIG/DCI at small counts (0: off)
+    probe_every: int = 0  # steps between gradient probes of the encoder's heads (0: off)
     tensorboard: bool = False  # also write TensorBoard events to RUN_DIR/tensorboard/
     compile: bool = False  # torch.compile the model step
     amp: bool = False  # bf16 autocast of the model (CUDA, or a CPU with native bf16)
@@ -127,6 +129,11 @@ class TrainConfig:
             raise ValueError(
                 f"--eval-every must be 0 (off) or a multiple of --log-every {self.log_every} (its "
                 f"metrics go into that step's metrics.jsonl record); got {self.eval_every}"
+            )
+        if self.probe_every < 0 or self.probe_every % self.log_every:
+            raise ValueError(
+                f"--probe-every must be 0 (off) or a multiple of --log-every {self.log_every} (its "
+                f"numbers go into that step's metrics.jsonl record); got {self.probe_every}"
             )
         low, high = self.color_range
         if not (math.isfinite(low) and math.isfinite(high) and 0.0 <= low <= high <= 1.0):

@@ -31,6 +31,7 @@ from .config import TrainConfig, config_from, explicit_flags
 from .data import BatchSampler, GroundTruthData
 from .devices import resolve_device
 from .factory import load_data, make_loss, make_model
+from .gradient_probe import GradientProbe, probe_problem
 from .objectives import CapacityLoss, at_least_fp32
 from .process_tuning import tune_cpu_process
 from .rundir import (
@@ -85,8 +86,10 @@ def training_step(
     offset: torch.Tensor,
     step: int,
     amp: bool = False,
+    probe: GradientProbe | None = None,
 ):
-    """One optimisation step on a fresh batch (uint8 targets for binary data, channels-last)."""
+    """One optimisation step on a fresh batch (uint8 targets for binary data, channels-last).
+    ``probe`` (``--probe-every``) looks at the loss's terms before the update, changing nothing."""
     images, idx = sampler.sample(batch_size)
     x = (images.float() if sampler.binary else images.float() / 255.0).contiguous(
         memory_format=torch.channels_last
@@ -96,6 +99,8 @@ def training_step(
     with autocast(sampler.device, amp):
         logits, kl = module(inputs, seed, offset)
     terms = loss_fn(logits, target, kl, step)
+    if probe is not None:
+        probe.observe(terms, step, optimizer)
     optimizer.zero_grad(set_to_none=True)
     terms.loss.backward()
     optimizer.step()
@@ -130,6 +135,7 @@ class Run:
     world: int
     fingerprint: dict  # of the dataset, saved in every checkpoint
     tensorboard: TensorBoardLog | None = None  # rank 0 with --tensorboard
+    probe: GradientProbe | None = None  # --probe-every
 
     @property
     def main_process(self) -> bool:
@@ -180,6 +186,7 @@ def _loop(run: Run) -> Path:
                 offset,
                 step,
                 config.amp,
+                run.probe,
             )
             first_bad = torch.where(
                 (first_bad < 0) & ~torch.isfinite(terms.loss.detach()),
@@ -205,6 +212,8 @@ def _loop(run: Run) -> Path:
                 images_per_s = interval_steps * config.batch_size * world / elapsed
                 lr = run.optimizer.param_groups[0]["lr"]
                 record = interval_log.record(sums, step, config, lr, world, images_per_s)
+                if run.probe is not None:
+                    record["probe"] = run.probe.take()
                 if run.main_process:
                     if config.eval_every and step % config.eval_every == 0:
                         record["eval"] = evaluate_now(vae, run.data, run.device, config.seed)
@@ -273,8 +282,10 @@ def set_up(config: TrainConfig, flags: dict) -> Run:
         torch.manual_seed(config.seed)
         vae = make_model(config, data)
         ops_backend_check(config.backend, device)
-        problem = (eval_problem(data, vae) if config.eval_every else None) or (
-            tensorboard_problem() if config.tensorboard else None
+        problem = (
+            (eval_problem(data, vae) if config.eval_every else None)
+            or (tensorboard_problem() if config.tensorboard else None)
+            or (probe_problem(vae) if config.probe_every else None)
         )
         if problem:
             raise ValueError(problem)
@@ -328,6 +339,7 @@ def set_up(config: TrainConfig, flags: dict) -> Run:
         world,
         fingerprint,
         tensorboard,
+        GradientProbe(vae, config.probe_every) if config.probe_every else None,
     )
 
 
