@@ -12,8 +12,9 @@ that, without changing training:
   regulariser (``loss − recon``: γ·|KL − C|, or β·KL) on the encoder's last linear layer taken
   separately (``torch.autograd.grad`` on the retained graph, so the parameters' ``.grad`` and the
   update are untouched), per output row: rows 0..Z-1 are the μ head, Z..2Z-1 the log σ² head.
-  For each row: the two gradients' norms, the RMS of Adam's √v, and the RMS of each gradient
-  divided by (√v + eps): the size of the step that term alone would take under Adam's scaling.
+  For each row: the two gradients' norms, the RMS of Adam's bias-corrected √v̂, and the RMS of
+  each gradient divided by (√v̂ + eps): the size (in units of lr) of the step that term alone
+  would take under Adam's scaling.
 
 The numbers go into the log record of the step the probe ran in (``record["probe"]``), one value
 per latent for each head. Off by default (N = 0): then nothing is computed or logged.
@@ -75,14 +76,18 @@ class GradientProbe:
         recon = torch.autograd.grad(terms.recon, params, retain_graph=True)
         regulariser = torch.autograd.grad(terms.loss - terms.recon, params, retain_graph=True)
         g_recon, g_reg = rows(recon), rows(regulariser)
-        state = [optimizer.state.get(p, {}).get("exp_avg_sq") for p in params]
+        states = [optimizer.state.get(p, {}) for p in params]
         out = {
             "grad_recon_norm": g_recon.norm(dim=1),
             "grad_regulariser_norm": g_reg.norm(dim=1),
         }
-        if all(v is not None for v in state):  # from the second step on
-            eps = optimizer.param_groups[0]["eps"]
-            root_v = rows([v.sqrt() for v in state])
+        if all("exp_avg_sq" in state for state in states):  # from the second step on
+            group = optimizer.param_groups[0]
+            eps, beta2 = group["eps"], group["betas"][1]
+            # Adam divides by √v̂ with v̂ = v / (1 − β₂ᵗ) (bias correction), t the steps taken
+            root_v = rows(
+                [(s["exp_avg_sq"] / (1 - beta2 ** float(s["step"]))).sqrt() for s in states]
+            )
             out["adam_root_v_rms"] = root_v.square().mean(1).sqrt()
             out["recon_step_rms"] = (g_recon / (root_v + eps)).square().mean(1).sqrt()
             out["regulariser_step_rms"] = (g_reg / (root_v + eps)).square().mean(1).sqrt()

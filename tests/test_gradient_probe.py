@@ -86,7 +86,8 @@ def test_probe_gradients_are_the_terms_gradients():
     )
     state = optimizer.state
     v = torch.cat([state[layer.weight]["exp_avg_sq"], state[layer.bias]["exp_avg_sq"][:, None]], 1)
-    step = g / (v.sqrt() + 1e-8)
+    v_hat = v / (1 - 0.999 ** float(state[layer.bias]["step"]))  # Adam's bias correction
+    step = g / (v_hat.sqrt() + 1e-8)
     assert measured["regulariser_step_rms_logvar"] == pytest.approx(
         step[4:].square().mean(1).sqrt().tolist(), rel=1e-4
     )

@@ -8,7 +8,7 @@ run directories (``analyse``) and returns a section of the report.
 
 from __future__ import annotations
 
-from . import blobs, chairs, color_dsprites, dsprites, generator
+from . import blobs, capacity_map, chairs, color_dsprites, dsprites, generator
 
 EXPERIMENTS = {
     "blobs": blobs,
@@ -16,8 +16,16 @@ EXPERIMENTS = {
     "dsprites": dsprites,
     "color-dsprites": color_dsprites,
     "chairs": chairs,
+    "capacity-map": capacity_map,
 }
-DEFAULT_SEEDS = {"blobs": 1, "generator": 1, "dsprites": 3, "color-dsprites": 1, "chairs": 1}
+DEFAULT_SEEDS = {
+    "blobs": 1,
+    "generator": 1,
+    "dsprites": 3,
+    "color-dsprites": 1,
+    "chairs": 1,
+    "capacity-map": 2,
+}
 BUDGETS = ("cpu", "paper", "smoke")
 
 __all__ = ["BUDGETS", "DEFAULT_SEEDS", "EXPERIMENTS"]

@@ -108,26 +108,36 @@ def of_budget(out: Path, experiment: str, budget: str) -> list[dict]:
     return [r for r in found if r["budget"] == budget]
 
 
-def is_recorded(out: Path, experiment: str, name: str, budget: str, steps: int) -> bool:
-    """Whether run ``name`` has a record of ``budget`` at ``steps`` and its model file."""
+def is_recorded(
+    out: Path, experiment: str, name: str, budget: str, steps: int, weights: bool = True
+) -> bool:
+    """Whether run ``name`` has a record of ``budget`` at ``steps`` (and its model file, unless
+    the experiment keeps records without ``weights``)."""
     record = read(out, experiment, name)
     return (
         record is not None
         and record.get("budget") == budget
         and record.get("step") == steps
-        and model_path(out, experiment, name).is_file()
+        and (not weights or model_path(out, experiment, name).is_file())
     )
 
 
 def write(
-    run_dir: Path, out: Path, experiment: str, budget: str, step: int, measured: dict
+    run_dir: Path,
+    out: Path,
+    experiment: str,
+    budget: str,
+    step: int,
+    measured: dict,
+    weights: bool = True,
 ) -> Path:
-    """Keep run ``run_dir``'s model file and its ``measured`` numbers with its thinned log and
-    provenance; the record's path. The model file is written first, so a record never names a
-    model that is not there."""
+    """Keep run ``run_dir``'s model file (with ``weights``) and its ``measured`` numbers with its
+    thinned log and provenance; the record's path. The model file is written first, so a record
+    never names a model that is not there."""
     run_dir = Path(run_dir)
     code = trained_by(run_dir)
-    export_run(run_dir, model_path(out, experiment, run_dir.name), commit=code)
+    if weights:
+        export_run(run_dir, model_path(out, experiment, run_dir.name), commit=code)
     record = {
         "name": run_dir.name,
         "experiment": experiment,
@@ -145,11 +155,17 @@ def write(
 
 
 def keep(
-    run_dir: Path, out: Path, experiment: str, budget: str, step: int, measure: Callable[[], dict]
+    run_dir: Path,
+    out: Path,
+    experiment: str,
+    budget: str,
+    step: int,
+    measure: Callable[[], dict],
+    weights: bool = True,
 ) -> Path:
     """The record of finished run ``run_dir`` at ``step``: :func:`write` with ``measure()``'s
-    numbers, or nothing done when that record and its model file are there already."""
+    numbers, or nothing done when that record (and its model file) are there already."""
     run_dir = Path(run_dir)
-    if is_recorded(out, experiment, run_dir.name, budget, step):
+    if is_recorded(out, experiment, run_dir.name, budget, step, weights):
         return record_path(out, experiment, run_dir.name)
-    return write(run_dir, out, experiment, budget, step, measure())
+    return write(run_dir, out, experiment, budget, step, measure(), weights)
