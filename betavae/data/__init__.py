@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .any_file import load_file
 from .base import GroundTruthData, ImageStore
 from .blobs import load_blobs
 from .cars3d import load_cars3d
+from .checks import DatasetFileError
 from .dsprites import load_color_dsprites, load_dsprites, load_noisy_dsprites
-from .files import DatasetFileError, export, load_file
+from .files import export
 from .mpi3d import load_mpi3d
 from .sampler import BatchSampler
 from .shapes3d import load_shapes3d

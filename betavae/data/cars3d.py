@@ -18,7 +18,7 @@ import scipy.io
 from PIL import Image
 
 from .base import GroundTruthData, ImageStore, grid_classes
-from .files import DatasetFileError
+from .checks import DatasetFileError
 from .official import check_count, grid_sizes
 
 FACTOR_NAMES = ("elevation", "azimuth", "object")

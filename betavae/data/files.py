@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import h5py
@@ -16,17 +15,11 @@ import torch
 from betavae.atomic import atomic_path
 
 from .base import GroundTruthData, ImageStore, grid_classes
+from .checks import DatasetFileError
 from .dsprites_render import FACTOR_NAMES as DSPRITES_NAMES
 from .dsprites_render import FACTOR_SIZES as DSPRITES_SIZES
 
 CHUNK = 8192
-
-
-class DatasetFileError(ValueError):
-    """A dataset file that cannot be used; the message names the file and the problem."""
-
-    def __init__(self, path: os.PathLike | str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
 
 
 def _images_nchw(imgs: np.ndarray, path) -> np.ndarray:
@@ -58,7 +51,9 @@ def _store(imgs: np.ndarray) -> ImageStore:
     return ImageStore(imgs.shape, packed=torch.from_numpy(packed))
 
 
-def _dataset(path, imgs, classes, values) -> GroundTruthData:
+def dsprites_layout(path, imgs, classes, values) -> GroundTruthData:
+    """A dataset from the arrays of a dSprites-layout file (``imgs``, and the latents' classes and
+    values or None), checked; binary images bit-packed."""
     name = Path(path).name
     imgs = _images_nchw(imgs, path)
     if len(imgs) == 0:
@@ -88,90 +83,6 @@ def _dataset(path, imgs, classes, values) -> GroundTruthData:
     names = DSPRITES_NAMES if sizes == DSPRITES_SIZES else [f"factor{k}" for k in range(len(sizes))]
     full = int(np.prod(sizes)) == len(imgs) and np.array_equal(classes, grid_classes(sizes))
     return GroundTruthData(name, _store(imgs), names, sizes, classes, values, full_grid=full)
-
-
-def load_file(path: os.PathLike | str) -> GroundTruthData:
-    """A dataset from an official-layout ``.npz``/``.h5``/``.hdf5`` file (or a chairs import)."""
-    path = Path(path)
-    if not path.exists():
-        raise DatasetFileError(path, "no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                if "images" in archive.files and "imgs" not in archive.files:
-                    from .mpi3d import load_mpi3d  # MPI3D's layout (images only, implicit grid)
-
-                    return load_mpi3d(path)
-                missing = {"imgs", "latents_values", "latents_classes"} - set(archive.files)
-                if missing:
-                    raise DatasetFileError(path, f"missing arrays {sorted(missing)} (npz layout)")
-                return _dataset(
-                    path, archive["imgs"], archive["latents_classes"], archive["latents_values"]
-                )
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, MemoryError) as exc:
-            if isinstance(exc, DatasetFileError):
-                raise
-            if isinstance(exc, MemoryError):
-                raise DatasetFileError(
-                    path, "an array is too large for this machine's memory"
-                ) from None
-            raise DatasetFileError(path, f"not a readable npz file ({exc})") from exc
-    if suffix in (".h5", ".hdf5"):
-        try:
-            with h5py.File(path, "r") as f:
-                shapes3d_layout = "imgs" not in f and {"images", "labels"} <= set(f.keys())
-            if shapes3d_layout:
-                from .shapes3d import load_shapes3d  # DeepMind's 3dshapes.h5 layout
-
-                return load_shapes3d(path)
-            with h5py.File(path, "r") as f:
-                if "imgs" not in f:
-                    raise DatasetFileError(path, "missing dataset 'imgs' (HDF5 layout)")
-                has_latents = "latents" in f
-                if has_latents and (
-                    not isinstance(f["latents"], h5py.Group)
-                    or not {"values", "classes"} <= set(f["latents"].keys())
-                ):
-                    raise DatasetFileError(path, "'latents' must hold 'values' and 'classes'")
-                names = ["imgs"] + (["latents/classes", "latents/values"] if has_latents else [])
-                for name in names:
-                    check_hdf5_dataset(f, name, path)
-                imgs = f["imgs"][...]
-                classes = f["latents/classes"][...] if has_latents else None
-                values = f["latents/values"][...] if has_latents else None
-            return _dataset(path, imgs, classes, values)
-        except OSError as exc:
-            raise DatasetFileError(path, f"not a readable HDF5 file ({exc})") from exc
-    raise DatasetFileError(path, f"unknown extension {suffix!r}; expected .npz, .h5 or .hdf5")
-
-
-def memory_bytes() -> int:
-    """Physical memory of this machine in bytes."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def check_hdf5_dataset(f: h5py.File, name: str, path) -> h5py.Dataset:
-    """``f[name]`` after checking it is a numeric dataset stored inside this file and small enough
-    to read into memory; DatasetFileError naming the file otherwise."""
-    dset = f[name]
-    if not isinstance(dset, h5py.Dataset):
-        raise DatasetFileError(path, f"{name!r} is a {type(dset).__name__}, not a dataset")
-    if dset.external or dset.is_virtual:
-        # external or virtual storage reads bytes from other files named inside this one
-        raise DatasetFileError(
-            path, f"{name!r} keeps its data in other files (external/virtual storage); refused"
-        )
-    if dset.dtype.kind not in "biuf":
-        raise DatasetFileError(path, f"{name!r} must be numeric; got dtype {dset.dtype}")
-    size = int(np.prod(dset.shape, dtype=np.float64) * dset.dtype.itemsize)
-    if size > memory_bytes():
-        raise DatasetFileError(
-            path,
-            f"{name!r} declares {dset.shape} {dset.dtype} = {size / 2**30:,.1f} GiB, more than "
-            f"this machine's {memory_bytes() / 2**30:,.1f} GiB of memory",
-        )
-    return dset
 
 
 def create_images(f: h5py.File, shape: tuple[int, ...]) -> h5py.Dataset:

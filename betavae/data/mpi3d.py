@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import GroundTruthData, ImageStore, grid_classes
-from .files import DatasetFileError
+from .checks import DatasetFileError
 from .mapped import npz_member
 from .official import check_count, grid_sizes
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .base import grid_classes
-from .files import DatasetFileError
+from .checks import DatasetFileError
 
 
 def grid_sizes(path, official: Sequence[int], factor_sizes: Sequence[int] | None) -> list[int]:

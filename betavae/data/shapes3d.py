@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 
 from .base import GroundTruthData, ImageStore
-from .files import DatasetFileError, check_hdf5_dataset
+from .checks import DatasetFileError, check_hdf5_dataset
 from .mapped import hdf5_array
 from .official import check_count, check_grid_order, classes_from_labels, grid_sizes
 

@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from .base import GroundTruthData, ImageStore
-from .files import DatasetFileError
+from .checks import DatasetFileError
 from .official import grid_order, grid_sizes
 
 FACTOR_NAMES = ("category", "instance", "elevation", "azimuth", "lighting")
