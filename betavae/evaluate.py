@@ -25,37 +25,24 @@ from .atomic import atomic_write_text
 from .config import TrainConfig
 from .data import OFFICIAL_FILES, GroundTruthData, get_dataset
 from .devices import resolve_device
+from .model_io import images_at, make_encoder, per_latent_kl
 from .models import BurgessVAE
-from .rundir import RunDir, load_run
+from .rundir import RunDir
+from .trained import load_trained
 
 ACTIVE_KL = 0.1  # nats: a latent below this carries (almost) no information
 MAX_SAMPLES = 1_000_000  # --samples above this would take hours and tens of GB
 
 
-def load_model(
-    path: Path, device: torch.device, data=None, data_path=None
-) -> tuple[BurgessVAE, TrainConfig, int, object]:
-    """(image model, config, step, dataset) of a run directory, snapshot or model file; ``data``
-    and ``data_path`` as for :func:`betavae.rundir.load_run`."""
-    config, model, data, step = load_run(path, device, data, data_path=data_path)
+def image_model(path: Path, config: TrainConfig, model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` ready for the metrics (channels-last); ValueError for a model without an image
+    encoder (the factor-conditioned generator)."""
     if config.model != "burgess":
         raise ValueError(
             f"{path}: a {config.model!r} run has no image encoder to evaluate; its "
             "analysis is `python -m betavae.reproduce generator`"
         )
-    return model.to(memory_format=torch.channels_last), config, step, data
-
-
-def make_encoder(vae: BurgessVAE, device: torch.device, max_value: int):
-    @torch.no_grad()
-    def encode(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(posterior means, log-variances) of a uint8 batch (channels-last: ~1.5x faster
-        convolutions on the CPU)."""
-        x = (images.to(device).float() / max_value).contiguous(memory_format=torch.channels_last)
-        mu, logvar = vae.encode(x)
-        return mu.cpu().numpy(), logvar.cpu().numpy()
-
-    return encode
+    return model.to(memory_format=torch.channels_last)
 
 
 @torch.no_grad()
@@ -64,9 +51,8 @@ def latent_kl(vae: BurgessVAE, data: GroundTruthData, device, n: int, seed: int)
     idx = torch.from_numpy(np.random.default_rng(seed).integers(0, len(data), n))
     total = torch.zeros(vae.latent_dim, dtype=torch.float64)
     for chunk in idx.split(256):
-        x = data.images[chunk].to(device).float() / data.images.max_value
-        mu, logvar = vae.encode(x)
-        total += (0.5 * (mu.square() + logvar.exp() - logvar - 1)).sum(0).double().cpu()
+        mu, logvar = vae.encode(images_at(data, chunk).to(device))
+        total += per_latent_kl(mu, logvar).sum(0).double().cpu()
     return (total / n).numpy()
 
 
@@ -202,7 +188,8 @@ def evaluate(
     data = None
     if data_name is not None:
         data = get_dataset(data_name, path=data_path if data_name in OFFICIAL_FILES else None)
-    vae, config, step, data = load_model(run_dir, dev, data, data_path)
+    config, vae, data, step = load_trained(run_dir, dev, data, data_path=data_path)
+    vae = image_model(run_dir, config, vae)
     out = (run_dir if run_dir.is_dir() else run_dir.parent / run_dir.stem) / "eval"
     created = not out.exists()
     try:
@@ -250,7 +237,7 @@ def _evaluate_into(out, run_dir, vae, data, step, names, params, samples, seed, 
         )
         print(note)
     idx = torch.arange(0, len(data), max(1, len(data) // 8))[:8]
-    images = data.images[idx].to(dev).float() / data.images.max_value
+    images = images_at(data, idx).to(dev)
     viz.save_png(
         viz.to_uint8_grid(viz.reconstructions(vae, images), nrow=8), out / "reconstructions.png"
     )

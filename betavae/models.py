@@ -215,12 +215,3 @@ def build_model(
             raise ValueError("model 'generator' needs a dataset with ground-truth factors")
         return FactorGenerator(factor_names, factor_sizes, channels, dims_per_factor)
     raise ValueError(f"unknown model {name!r}; choose from {list(MODEL_NAMES)}")
-
-
-def load_trained(path, device="cpu"):
-    """A trained model with its config, dataset and step — ``config, model, data, step`` — from a
-    model file (``.safetensors``, e.g. the reference models in docs/reproduction/models/), a run
-    directory or a snapshot directory. Never runs code from the file (betavae.rundir.load_run)."""
-    from .rundir import load_run
-
-    return load_run(path, device)

@@ -7,9 +7,11 @@
     RUN_DIR/snapshots/step-NNNNNNN/checkpoint.pt   copies kept part-way through training
     RUN_DIR/.lock            held (an OS lock) by the one process that trains in the directory
 
-``RunDir`` owns these files; :func:`load_run` turns a run directory, a snapshot directory or an
-exported model file back into (config, model, data, step). Everything that reads or writes a run
-goes through here, so train, evaluate and reproduce agree on one format.
+``RunDir`` owns these files (betavae.trained turns a run directory, a snapshot directory or a
+model file back into a model). Everything that reads or writes a run goes through here, so
+train, evaluate and reproduce agree on one format. The files other commands write beside them
+(``eval/`` by evaluate, ``images/`` by the trainer's pictures, ``provenance.json`` by reproduce)
+are theirs.
 """
 
 from __future__ import annotations
@@ -21,17 +23,14 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
-from torch import nn
 
 from . import checkpoint
 from .atomic import atomic_path, atomic_write_text, stale_temporaries
 from .config import TrainConfig, model_fields_differ, resumed_config, same_model_fields
 from .data import GroundTruthData
-from .factory import load_data, make_model
 
 CONFIG_NAME = "config.json"
 METRICS_NAME = "metrics.jsonl"
@@ -182,7 +181,7 @@ class RunDir:
         return checkpoint.load(self.path, map_location)
 
     def snapshot_dir(self, step: int) -> Path:
-        """Where the copy of the checkpoint of step ``step`` is kept (load_run reads it)."""
+        """Where the copy of the checkpoint of step ``step`` is kept (betavae.trained reads it)."""
         return self.path / SNAPSHOTS / f"step-{step:07d}"
 
     def snapshots(self) -> list[Path]:
@@ -361,53 +360,6 @@ def undo_start(run_dir: RunDir, created: bool) -> None:
     run_dir.unlock()
     if created and run_dir.path.is_dir() and not run_dir.has_checkpoint():
         shutil.rmtree(run_dir.path, ignore_errors=True)
-
-
-# -- loading a trained run ------------------------------------------------------------------------
-
-
-class LoadedRun(NamedTuple):
-    """A trained model with what made it: ``config, model, data, step = load_run(path)``."""
-
-    config: TrainConfig
-    model: nn.Module
-    data: GroundTruthData
-    step: int
-
-
-def load_run(
-    path: os.PathLike | str,
-    device: str | torch.device = "cpu",
-    data: GroundTruthData | None = None,
-    *,
-    data_path: os.PathLike | str | None = None,
-) -> LoadedRun:
-    """The model (eval mode, on ``device``), config, dataset and step of a run directory, a
-    snapshot directory or an exported model file (``.safetensors``, see betavae.models). ``data``
-    skips loading the dataset again when the caller has it; ``data_path`` says where the official
-    files of a file dataset (shapes3d, mpi3d, smallnorb, cars3d) are now, if they moved."""
-    from .model_file import is_model_file, read_model_file
-
-    path = Path(path)
-    device = torch.device(device)
-    if is_model_file(path):
-        weights, config, step, fingerprint = read_model_file(path)
-    else:
-        state = checkpoint.load(path)
-        config, step, weights = config_of(state, path), state["step"], state["model"]
-        fingerprint = state.get("dataset")
-    config.quiet = True
-    if data_path is not None:
-        config.data_path = str(Path(data_path).resolve())
-    data = data if data is not None else load_data(config)
-    if fingerprint is not None and data.name != fingerprint["name"]:
-        raise RunDirError(f"{path}: trained on {fingerprint['name']!r}, not on {data.name!r}")
-    model = make_model(config, data)
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise RunDirError(f"{path}: the weights do not fit a {config.model} model ({exc})") from exc
-    return LoadedRun(config, model.to(device).eval(), data, int(step))
 
 
 def config_of(state: dict, where: Path) -> TrainConfig:

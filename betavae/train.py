@@ -32,6 +32,7 @@ from .data import BatchSampler, GroundTruthData
 from .devices import resolve_device
 from .factory import load_data, make_loss, make_model
 from .gradient_probe import GradientProbe, probe_problem
+from .model_io import per_latent_kl, unit_range
 from .objectives import CapacityLoss, at_least_fp32
 from .process_tuning import tune_cpu_process
 from .rundir import (
@@ -91,9 +92,7 @@ def training_step(
     """One optimisation step on a fresh batch (uint8 targets for binary data, channels-last).
     ``probe`` (``--probe-every``) looks at the loss's terms before the update, changing nothing."""
     images, idx = sampler.sample(batch_size)
-    x = (images.float() if sampler.binary else images.float() / 255.0).contiguous(
-        memory_format=torch.channels_last
-    )
+    x = unit_range(images, sampler.max_value).contiguous(memory_format=torch.channels_last)
     target = images if sampler.binary else x
     inputs = sampler.classes(idx) if _input_kind(module) == "factors" else x
     with autocast(sampler.device, amp):
@@ -479,7 +478,7 @@ def _pictures(run: Run, step: int) -> None:
         viz.save_png(grid, pictures["reconstructions"])
         with torch.no_grad():
             mu, logvar = vae.encode(inputs)
-            kl = (0.5 * (mu.square() + logvar.exp() - logvar - 1)).mean(0).tolist()
+            kl = per_latent_kl(mu, logvar).mean(0).tolist()
         viz.traversal_png(vae, inputs[:1], kl, pictures["traversals"])
         if run.tensorboard is not None:
             for tag, png in pictures.items():

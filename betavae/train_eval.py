@@ -14,6 +14,7 @@ from torch import nn
 
 from . import metrics
 from .data import GroundTruthData
+from .model_io import make_encoder
 
 # Small counts (disentanglement_lib's study uses 10,000 / 5,000 and gradient-boosted trees).
 IN_TRAINING = {
@@ -34,8 +35,6 @@ def eval_problem(data: GroundTruthData, vae: nn.Module) -> str | None:
 
 def evaluate_now(vae: nn.Module, data: GroundTruthData, device: torch.device, seed: int) -> dict:
     """The in-training metrics of ``vae`` as a metrics.jsonl field: scores, counts, label."""
-    from .evaluate import make_encoder  # the evaluator's encoder: means, channels-last
-
     was_training = vae.training
     vae.eval()
     try:

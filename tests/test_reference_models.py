@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from betavae.model_file import read_model_file
-from betavae.models import load_trained
+from betavae.model_format import read_model_file
 from betavae.reproduce.analysis import posterior
+from betavae.trained import load_trained
 
 MODELS = Path(__file__).resolve().parent.parent / "docs" / "reproduction" / "models"
 FILES = sorted(MODELS.glob("*/*.safetensors"))

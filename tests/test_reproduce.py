@@ -162,7 +162,7 @@ def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys,
     both are recorded and reported beside the original."""
     import shutil
 
-    from betavae.model_file import read_model_file
+    from betavae.model_format import read_model_file
     from betavae.reproduce import follow_up
 
     assert _run(tmp_path, "dsprites", "--seeds", "1", "--follow-up") == 0

@@ -15,9 +15,9 @@ import torch
 
 from betavae import checkpoint, rundir
 from betavae.evaluate import main as evaluate_main
-from betavae.models import load_trained
-from betavae.rundir import RunDir, RunDirError, load_run
+from betavae.rundir import RunDir, RunDirError
 from betavae.train import main
+from betavae.trained import load_trained
 
 FAST = ["--data", "blobs", "--batch-size", "8", "--quiet", "--image-every", "1000"]
 
@@ -62,7 +62,7 @@ def test_a_malicious_checkpoint_runs_nothing_on_resume_evaluate_or_load(trained,
     assert evaluate_main([str(evil.path), "--metrics", "mig", "--samples", "20"]) == 2
     assert "refused to load" in capsys.readouterr().err
     with pytest.raises(checkpoint.CheckpointError, match="nothing from it was run"):
-        load_run(evil.path)
+        load_trained(evil.path)
     assert not marker.exists()
     assert not (evil.path / "eval").exists()
 
@@ -103,13 +103,13 @@ def test_damaged_checkpoints_are_refused_naming_the_file(trained, tmp_path, chan
 
 
 def test_load_run_and_model_files_round_trip(trained, tmp_path):
-    config, model, data, step = load_run(trained.path)
+    config, model, data, step = load_trained(trained.path)
     assert (config.data, step, model.training) == ("blobs", 6, False)
     state = trained.load_checkpoint()
     assert all(torch.equal(model.state_dict()[k], state["model"][k]) for k in state["model"])
     assert state["dataset"] == rundir.dataset_fingerprint(data)
 
-    from betavae.model_file import ModelFileError, save_model_file
+    from betavae.model_format import ModelFileError, save_model_file
 
     path = save_model_file(tmp_path / "m.safetensors", model, config, step, state["dataset"])
     again = load_trained(path)

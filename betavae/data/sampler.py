@@ -31,6 +31,11 @@ class BatchSampler:
     def binary(self) -> bool:
         return self._store.binary
 
+    @property
+    def max_value(self) -> int:
+        """The value of a full pixel in the uint8 images (1 for 0/1 pixels, else 255)."""
+        return self._store.max_value
+
     def indices(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` uniform indices from ``generator`` (default: the sampler's own seeded one)."""
         if n <= 0:

@@ -11,39 +11,11 @@ import torch
 
 from .. import metrics, viz
 from ..data import GroundTruthData
-from ..evaluate import ACTIVE_KL  # noqa: F401  (the experiments' threshold is evaluate's)
-from ..rundir import load_run
+from ..evaluate import ACTIVE_KL, factor_assignment
+from ..model_io import images_at, model_inputs, posterior  # noqa: F401 (the experiments' helpers)
 
 # Every score the metrics report, as (metric name, score key): the columns of the tables.
 SCORES = [(name, key) for name in metrics.METRIC_NAMES for key in metrics.SCORE_KEYS[name]]
-
-
-def load_trained(run_dir: Path, data: GroundTruthData | None = None):
-    """(model in eval mode on the CPU, its config, its dataset, the step it reached) of a run
-    directory or a snapshot directory (``betavae.rundir.load_run`` in the experiments' order)."""
-    config, model, data, step = load_run(run_dir, "cpu", data=data)
-    return model, config, data, step
-
-
-def model_inputs(model, data: GroundTruthData, index: np.ndarray) -> torch.Tensor:
-    """What the model's encoder takes for the images at ``index``: the images as floats in [0, 1],
-    or their factor classes (the generator)."""
-    if model.input_kind == "factors":
-        return torch.from_numpy(data.factor_classes[index])
-    return data.images[torch.from_numpy(index)].float() / data.images.max_value
-
-
-@torch.no_grad()
-def posterior(model, data: GroundTruthData, index: np.ndarray, batch: int = 512):
-    """(mu, sigma, kl) arrays ``(len(index), Z)`` of q(z|x) for the images at ``index``."""
-    mus, logvars = [], []
-    for start in range(0, len(index), batch):
-        mu, logvar = model.encode(model_inputs(model, data, index[start : start + batch]))
-        mus.append(mu.double())
-        logvars.append(logvar.double())
-    mu, logvar = torch.cat(mus), torch.cat(logvars)
-    kl = 0.5 * (mu.square() + logvar.exp() - logvar - 1)
-    return mu.numpy(), (0.5 * logvar).exp().numpy(), kl.numpy()
 
 
 @torch.no_grad()
@@ -52,7 +24,7 @@ def reconstruction_nll(model, data: GroundTruthData, index: np.ndarray, batch: i
     total = 0.0
     for start in range(0, len(index), batch):
         idx = index[start : start + batch]
-        target = data.images[torch.from_numpy(idx)].float() / data.images.max_value
+        target = images_at(data, idx)
         mu, _ = model.encode(model_inputs(model, data, idx))
         logits = model.decode(mu)
         nll = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
@@ -124,7 +96,7 @@ def sampled_reconstruction_nll(
     total = 0.0
     for start in range(0, len(index), batch):
         idx = index[start : start + batch]
-        target = data.images[torch.from_numpy(idx)].float() / data.images.max_value
+        target = images_at(data, idx)
         mu, logvar = model.encode(model_inputs(model, data, idx))
         z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=generator)
         nll = torch.nn.functional.binary_cross_entropy_with_logits(
@@ -144,12 +116,8 @@ def reconstruction_rows(model, data: GroundTruthData, index: np.ndarray) -> torc
 def reconstruction_figure(model, data: GroundTruthData, path: Path, n: int = 10) -> Path:
     """``n`` random images (top row) above their decoded posterior means (bottom row)."""
     index = np.sort(np.random.default_rng(0).integers(0, len(data), n))
-    rows = torch.cat([images_of(data, index), reconstruction_rows(model, data, index)])
+    rows = torch.cat([images_at(data, index), reconstruction_rows(model, data, index)])
     return viz.save_png(viz.to_uint8_grid(rows, nrow=n), path)
-
-
-def images_of(data: GroundTruthData, index: np.ndarray) -> torch.Tensor:
-    return data.images[torch.from_numpy(index)].float() / data.images.max_value
 
 
 def pyplot():
@@ -187,14 +155,16 @@ def first_step(records: list[dict], values: list[float], threshold: float) -> di
 
 def latent_factors(result: dict) -> list[str]:
     """Per latent, the factor it carries most (MI normalised by the factor's entropy; posterior
-    means, 20 bins), or ``inactive`` below 0.1 nats."""
+    means, 20 bins), or ``inactive`` below 0.1 nats: evaluate's factor assignment of an
+    eval.json ``result``."""
     mig = result["mig"]
-    mi, h = np.array(mig["mutual_information"]), np.array(mig["factor_entropy"])
-    normalised = mi / np.where(h > 0, h, 1.0)[None, :]
-    return [
-        mig["factor_names"][int(np.argmax(normalised[j]))] if kl >= ACTIVE_KL else "inactive"
-        for j, kl in enumerate(result["kl_per_latent"])
-    ]
+    rows = factor_assignment(
+        np.array(mig["mutual_information"]),
+        np.array(mig["factor_entropy"]),
+        mig["factor_names"],
+        np.asarray(result["kl_per_latent"]),
+    )
+    return [name for _, _, name, _ in rows]
 
 
 def kl_figure(log: list[dict], labels, path: Path, title: str) -> Path:

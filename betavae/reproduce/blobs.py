@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from ..data import get_dataset
+from ..trained import load_trained
 from . import information
 from .analysis import (
     ACTIVE_KL,
-    load_trained,
     markdown_table,
     posterior,
     pyplot,
@@ -129,7 +129,7 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
     lines = [f"## {TITLE}", ""]
     summary, details = [], []
     for run_dir in run_dirs:
-        model, config, data, step = load_trained(run_dir)
+        config, model, data, step = load_trained(run_dir)
         index = np.arange(len(data))
         mu, sigma, kl_each = posterior(model, data, index)
         kl, mean_sigma = kl_each.mean(0), sigma.mean(0)

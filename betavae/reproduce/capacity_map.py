@@ -24,10 +24,10 @@ import numpy as np
 from ..config import TrainConfig
 from ..objectives import capacity_at, step_at_capacity
 from ..rundir import RunDir
+from ..trained import load_trained
 from . import cross_check, information, mechanism, records
 from .analysis import (
     ACTIVE_KL,
-    load_trained,
     markdown_table,
     posterior,
     pyplot,
@@ -172,7 +172,7 @@ def cell(where: Path, log: list[dict], samples: int) -> dict:
     open latents (KL > 0.1 nats over ``samples`` images), the latents that carry a factor
     (MI/H ≥ 0.2), when each latent opened in the log and C then, which factor each holds, recon,
     and the KL split into ½E[μ²] and the σ part."""
-    model, config, data, step = load_trained(where)
+    config, model, data, step = load_trained(where)
     index = np.random.default_rng(0).integers(0, len(data), samples)
     mu, sigma, kl = posterior(model, data, index)
     nmi = information.normalised_mi(mu, data.factor_classes[index], data.factor_sizes)

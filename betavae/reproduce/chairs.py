@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import ACTIVE_KL, load_trained, markdown_table, posterior, traversal_figure
+from ..trained import load_trained
+from .analysis import ACTIVE_KL, markdown_table, posterior, traversal_figure
 from .runner import Run
 from .schedules import capacity_schedules
 
@@ -32,7 +33,7 @@ def runs(budget: str, seeds: int, data_path: str | None = None) -> list[Run]:
 def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) -> list[str]:
     lines = [f"## {TITLE}", ""]
     for run_dir in run_dirs:
-        model, config, data, step = load_trained(run_dir)
+        config, model, data, step = load_trained(run_dir)
         index = np.random.default_rng(0).integers(0, len(data), min(len(data), 2000))
         _, _, kl_each = posterior(model, data, index)
         kl = kl_each.mean(0)

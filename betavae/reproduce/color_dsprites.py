@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..trained import load_trained
 from . import information, records
 from .analysis import (
     ACTIVE_KL,
-    load_trained,
     markdown_table,
     posterior,
     traversal_figure,
@@ -93,7 +93,7 @@ def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
 def measure(run_dir: Path) -> dict:
     """Per active latent its KL and the R² of its posterior mean by the colour and by the factors;
     the colour held by the whole code and by the decoded images; over 5,000 random images."""
-    model, config, data, step = load_trained(run_dir)
+    config, model, data, step = load_trained(run_dir)
     index = np.random.default_rng(0).integers(0, len(data), 5000)
     mu, _, kl_each = posterior(model, data, index)
     kl = kl_each.mean(0)
@@ -128,7 +128,7 @@ def _record_lines(record: dict, report_dir: Path, figures: Path) -> list[str]:
     """The section's part of one recorded run: numbers from the record, traversals from its
     model file."""
     name = record["name"]
-    model, config, data, step = load_trained(records.model_path(report_dir, EXPERIMENT, name))
+    config, model, data, step = load_trained(records.model_path(report_dir, EXPERIMENT, name))
     colour_latents = [f"z{r['latent']}" for r in record["latents"] if r["takes_colour"]]
     trav = traversal_figure(
         model, data, np.asarray(record["kl_per_latent"]), figures / f"color-{name}-trav.png"

@@ -14,9 +14,11 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..evaluate import evaluate, make_encoder
+from ..evaluate import evaluate
+from ..model_io import make_encoder
 from ..objectives import capacity_at
 from ..rundir import RunDir
+from ..trained import load_trained
 from . import follow_up, frontier, information, records
 from .analysis import (
     ACTIVE_KL,
@@ -24,7 +26,6 @@ from .analysis import (
     factor_response_figure,
     kl_figure,
     latent_factors,
-    load_trained,
     markdown_table,
     percentile_ranges,
     posterior,
@@ -99,7 +100,7 @@ def information_at(run_dir: Path, data, n: int) -> list[dict]:
     classes = data.factor_classes[index]
     out = []
     for where in RunDir(run_dir).snapshots() + [run_dir]:
-        model, config, _, step = load_trained(where, data=data)
+        config, model, _, step = load_trained(where, data=data)
         mu, sigma, _ = posterior(model, data, index)
         accuracy, chance = information.factor_decoding(mu, classes, data.factor_sizes)
         out.append(
@@ -211,7 +212,7 @@ def measure(run_dir: Path, budget: str) -> dict:
     """Everything the section reports of one finished run, as numbers: all metrics (eval.json),
     both reconstruction measures, KL, MIG on sampled z, information at the snapshots."""
     result = evaluated(run_dir, budget)
-    model, config, data, step = load_trained(run_dir)
+    config, model, data, step = load_trained(run_dir)
     index = np.random.default_rng(0).integers(0, len(data), 5000)
     _, _, kl = posterior(model, data, index)
     mig_sampled = metrics.compute(
@@ -258,7 +259,7 @@ def _run_pictures(record: dict, report_dir: Path, figures: Path, data):
     """The figures and information lines of one (seed-0) run, from its model file and record."""
     name = record["name"]
     model_file = records.model_path(report_dir, EXPERIMENT, name)
-    model, config, data, step = load_trained(model_file, data)
+    config, model, data, step = load_trained(model_file, data)
     result = record["eval"]
     labels = latent_factors(result)
     objective = (

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.dsprites_render import FACTOR_NAMES as DSPRITES_FACTORS
-from ..model_file import read_model_file
+from ..model_format import read_model_file
 from . import records
 from .analysis import ACTIVE_KL, SCORES, kl_figure, latent_factors, markdown_table
 from .runner import Run

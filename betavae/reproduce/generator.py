@@ -12,12 +12,13 @@ import numpy as np
 import torch
 
 from .. import viz
+from ..model_io import per_latent_kl
 from ..objectives import step_at_capacity
 from ..rundir import RunDir
+from ..trained import load_trained
 from . import information, records
 from .analysis import (
-    images_of,
-    load_trained,
+    images_at,
     markdown_table,
     pyplot,
     reconstruction_rows,
@@ -56,7 +57,7 @@ def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
     built from the run directory (its snapshots are needed for the reconstruction panel)."""
 
     def measure() -> dict:
-        model, _, data, _ = load_trained(run_dir)
+        _, model, data, _ = load_trained(run_dir)
         return dict(channels=channel_information(model, data))
 
     return records.keep(run_dir, out, EXPERIMENT, budget, run_state(run_dir)[0], measure)
@@ -93,11 +94,11 @@ def _snapshot_panel(snapshots: list[Path], path: Path) -> tuple[Path, list]:
     example = None
     data = None
     for snap in snapshots:
-        model, _, data, step = load_trained(snap, data=data)
+        _, model, data, step = load_trained(snap, data=data)
         if example is None:
             rng = np.random.default_rng(0)
             example = np.sort(data.index_of(data.sample_factors(10, rng)))
-            rows.append(images_of(data, example))
+            rows.append(images_at(data, example))
         channels = channel_information(model, data)
         total = sum(c["kl"] for c in channels)
         rows.append(reconstruction_rows(model, data, example))
@@ -124,10 +125,9 @@ def channel_information(model, data, samples: int = 4000) -> list[dict]:
         size = data.factor_sizes[k]
         classes = torch.zeros(size, len(data.factor_sizes), dtype=torch.int64)
         classes[:, k] = torch.arange(size)
-        mu, logvar = model.encode(classes)
-        mu = mu[:, f * d : (f + 1) * d].double().numpy()
-        sigma = (0.5 * logvar[:, f * d : (f + 1) * d]).exp().double().numpy()
-        kl = float((0.5 * (mu**2 + sigma**2 - 2 * np.log(sigma) - 1)).sum(1).mean())
+        mu, logvar = (t[:, f * d : (f + 1) * d].double() for t in model.encode(classes))
+        kl = float(per_latent_kl(mu, logvar).sum(1).mean())
+        mu, sigma = mu.numpy(), (0.5 * logvar).exp().numpy()
         info, se = information.channel_information(mu, sigma, samples, seed=f)
         entropy = float(np.log(size))
         rows.append(
@@ -150,7 +150,7 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         keep_record(run_dir, report_dir, budget)
         reference = records.model_path(report_dir, EXPERIMENT, run_dir.name)
         reference = reference.relative_to(report_dir)
-        model, config, data, step = load_trained(run_dir)
+        config, model, data, step = load_trained(run_dir)
         names, dims = model.factor_names, model.dims_per_factor
         log = read_metrics(run_dir)
         curves = factor_curves(log, names, dims)

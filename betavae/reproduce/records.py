@@ -7,7 +7,7 @@ sittings (a run directory does not outlive its machine) meet in one report.
                                             (numbers only, thinned training log, provenance)
 
 The model files are the reference models: ``python -m betavae.evaluate`` and
-``betavae.models.load_trained`` read them. No checkpoint, optimiser state or data is kept.
+``betavae.trained.load_trained`` read them. No checkpoint, optimiser state or data is kept.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_write_text
-from ..model_file import export_run
 from ..rundir import RunDir
+from ..trained import export_model_file
 
 MODELS = "models"
 LOG_POINTS = 300  # training-log records kept per run: enough for the report's curves
@@ -137,7 +137,7 @@ def write(
     run_dir = Path(run_dir)
     code = trained_by(run_dir)
     if weights:
-        export_run(run_dir, model_path(out, experiment, run_dir.name), commit=code)
+        export_model_file(run_dir, model_path(out, experiment, run_dir.name), commit=code)
     record = {
         "name": run_dir.name,
         "experiment": experiment,

@@ -30,7 +30,7 @@ class Run:
 
 
 def snapshot_dir(run_dir: Path, step: int) -> Path:
-    """Where the checkpoint of step ``step`` is kept (a directory ``load_run`` reads)."""
+    """Where the checkpoint of step ``step`` is kept (a directory betavae.trained reads)."""
     return RunDir(run_dir).snapshot_dir(step)
 
 
