@@ -44,8 +44,12 @@ def make_model(config: TrainConfig, data: GroundTruthData) -> nn.Module:
     )
 
 
-def make_loss(config: TrainConfig):
-    """β-VAE (``objective=beta``) or capacity (``objective=capacity``) loss of the config."""
+def make_loss(config: TrainConfig, kl_reduce=None):
+    """β-VAE (``objective=beta``) or capacity (``objective=capacity``) loss of the config.
+    ``kl_reduce``: the batch KL's reduction over DDP processes (capacity only: β·KL is linear, so
+    DDP's gradient averaging is exact for it)."""
     if config.objective == "beta":
         return BetaVAELoss(config.beta, backend=config.backend)
-    return CapacityLoss(config.gamma, config.c_max, config.c_steps, backend=config.backend)
+    return CapacityLoss(
+        config.gamma, config.c_max, config.c_steps, backend=config.backend, kl_reduce=kl_reduce
+    )

@@ -11,6 +11,7 @@ that mean).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -20,21 +21,13 @@ from . import ops
 
 @dataclass
 class LossTerms:
-    """The terms of one objective evaluation; also readable as a mapping (``terms["recon"]``)."""
+    """The terms of one objective evaluation."""
 
     loss: torch.Tensor  # scalar to minimise
     recon: torch.Tensor  # scalar, nats per image
     kl: torch.Tensor  # scalar, batch-mean total KL (nats)
     kl_per_latent: torch.Tensor  # (Z,) batch-mean KL of each latent
     capacity: float  # C(t) for the capacity objective, 0 for β-VAE
-
-    _ALIASES = {"C": "capacity", "c": "capacity", "total_kl": "kl"}
-
-    def keys(self) -> list[str]:
-        return ["loss", "recon", "kl", "kl_per_latent", "capacity"]
-
-    def __getitem__(self, key: str):
-        return getattr(self, self._ALIASES.get(key, key))
 
 
 def capacity_at(step: int, c_max: float, c_steps: int) -> float:
@@ -95,30 +88,22 @@ class CapacityLoss:
         self,
         gamma: float,
         c_max: float,
-        c_steps: int | None = None,
+        c_steps: int,
         backend: str = "auto",
-        *,
-        steps: int | None = None,
+        kl_reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
-        if (c_steps is None) == (steps is None):
-            raise TypeError("CapacityLoss needs the schedule length as c_steps (or steps), once")
-        c_steps = int(c_steps if c_steps is not None else steps)
         if not gamma >= 0:
             raise ValueError(f"gamma must be >= 0; got {gamma}")
         if not c_max >= 0:
             raise ValueError(f"c_max must be >= 0; got {c_max}")
         if c_steps < 0:
             raise ValueError(f"c_steps must be >= 0; got {c_steps}")
-        self.gamma, self.c_max, self.c_steps, self.backend = (
-            float(gamma),
-            float(c_max),
-            c_steps,
-            backend,
-        )
+        self.gamma, self.c_max, self.c_steps = float(gamma), float(c_max), int(c_steps)
+        self.backend = backend
         # Under DDP each process sees part of the batch; |KL − C| is not linear, so the KL must
-        # be the whole batch's before the absolute value (the trainer sets this to an
-        # all-reduced mean). The recon term is linear: DDP's gradient averaging handles it.
-        self.kl_reduce = None
+        # be the whole batch's before the absolute value (the trainer passes an all-reduced
+        # mean). The recon term is linear: DDP's gradient averaging handles it.
+        self.kl_reduce = kl_reduce
 
     def __call__(self, logits, target, kl_elements, step: int = 0) -> LossTerms:
         recon, kl, per_latent = _terms(logits, target, kl_elements, self.backend)

@@ -27,9 +27,9 @@ def test_cpu_without_native_bf16_is_refused_with_the_reason(monkeypatch):
 
 
 def test_trainer_refuses_amp_without_bf16_and_writes_nothing(monkeypatch, tmp_path, capsys):
-    import betavae.train as train_module
+    import betavae.train_setup as train_setup  # where the trainer checks --amp
 
-    monkeypatch.setattr(train_module, "amp_problem", lambda device: "no bf16 here (test)")
+    monkeypatch.setattr(train_setup, "amp_problem", lambda device: "no bf16 here (test)")
     out = tmp_path / "run"
     argv = ["--data", "blobs", "--steps", "2", "--quiet", "--amp", "--out", str(out)]
     assert main(argv) == 2

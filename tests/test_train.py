@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from betavae import train as train_module
+from betavae import train_setup
 from betavae.checkpoint import load as load_checkpoint
 from betavae.config import config_from, explicit_flags
 from betavae.models import BurgessVAE
@@ -136,10 +137,10 @@ def test_run_directory_and_exact_resume(tmp_path):
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    real = train_module.make_loss
+    real = train_setup.make_loss
 
-    def poisoned(config):
-        loss_fn = real(config)
+    def poisoned(config, kl_reduce=None):
+        loss_fn = real(config, kl_reduce)
 
         def call(logits, target, kl, step):
             terms = loss_fn(logits, target, kl, step)
@@ -149,7 +150,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
 
         return call
 
-    monkeypatch.setattr(train_module, "make_loss", poisoned)
+    monkeypatch.setattr(train_setup, "make_loss", poisoned)
     config = config_from(
         explicit_flags(
             run_args(tmp_path, "nan", "--steps", "10", "--save-every", "4", "--log-every", "1")
@@ -325,12 +326,13 @@ def test_torchrun_two_cpu_processes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp"]  # one run directory
 
 
-def test_loss_terms_read_as_a_mapping_and_capacity_steps_alias():
+def test_loss_terms_hold_capacity_and_batch_kl():
     kl = torch.full((4, 10), 0.1)
     logits, target = torch.zeros(4, 1, 8, 8), torch.zeros(4, 1, 8, 8, dtype=torch.uint8)
-    terms = CapacityLoss(10.0, 5.0, steps=10, backend="cpu")(logits, target, kl, step=4)
-    assert terms["C"] == terms.capacity == pytest.approx(2.0)
-    assert torch.equal(terms["total_kl"], terms.kl) and set(terms.keys()) >= {"loss", "recon"}
+    terms = CapacityLoss(10.0, 5.0, c_steps=10, backend="cpu")(logits, target, kl, step=4)
+    assert terms.capacity == pytest.approx(2.0)
+    assert torch.allclose(terms.kl, torch.tensor(1.0)) and terms.kl_per_latent.shape == (10,)
+    assert torch.allclose(terms.loss, terms.recon + 10.0 * (terms.kl - 2.0).abs())
     with pytest.raises(TypeError, match="c_steps"):
         CapacityLoss(1.0, 1.0)
 
