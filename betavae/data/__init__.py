@@ -17,7 +17,7 @@ from .base import GroundTruthData, ImageStore
 from .blobs import load_blobs
 from .cars3d import load_cars3d
 from .dsprites import load_color_dsprites, load_dsprites, load_noisy_dsprites
-from .files import DatasetFileError, export, load_file
+from .files import DatasetFileError, export, load_dsprites_official, load_file
 from .mpi3d import load_mpi3d
 from .sampler import BatchSampler
 from .shapes3d import load_shapes3d
@@ -32,8 +32,12 @@ GENERATED = {  # made here, cached where that pays
 OFFICIAL_FILES = {  # read from the official release, given with path=
     "shapes3d": load_shapes3d,  # 3dshapes.h5
     "mpi3d": load_mpi3d,  # mpi3d_toy.npz, mpi3d_realistic.npz or mpi3d_real.npz
+    "mpi3d-toy": load_mpi3d,  # the same, each release by name (found where downloaded)
+    "mpi3d-realistic": load_mpi3d,
+    "mpi3d-real": load_mpi3d,
     "smallnorb": load_smallnorb,  # the directory of the six smallnorb-*.mat files
     "cars3d": load_cars3d,  # the directory of the cars .mat files and list.txt
+    "dsprites-official": load_dsprites_official,  # DeepMind's dsprites_ndarray_*.npz
 }
 DATASET_NAMES = (*GENERATED, *OFFICIAL_FILES)
 

@@ -146,6 +146,18 @@ def load_file(path: os.PathLike | str) -> GroundTruthData:
     raise DatasetFileError(path, f"unknown extension {suffix!r}; expected .npz, .h5 or .hdf5")
 
 
+def load_dsprites_official(path: os.PathLike | str) -> GroundTruthData:
+    """DeepMind's dSprites file (``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` or its
+    ``.hdf5``), named ``dsprites-official`` (``--data dsprites-official``)."""
+    data = load_file(path)
+    if data.factor_sizes != list(DSPRITES_SIZES):
+        raise DatasetFileError(
+            path, f"factor grid {data.factor_sizes} is not dSprites' {list(DSPRITES_SIZES)}"
+        )
+    data.name = "dsprites-official"
+    return data
+
+
 def memory_bytes() -> int:
     """Physical memory of this machine in bytes."""
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
