@@ -79,8 +79,8 @@ def fetch(remote: RemoteFile, directory: Path, progress: bool | None = None) -> 
     except (urllib.error.URLError, socket.timeout, ConnectionRefusedError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DownloadError(
-            f"cannot reach {url} ({reason}); download it by hand and place it at {final}, "
-            "or give the file to the trainer with --data-path"
+            f"cannot reach {url} ({reason}); download it by hand and place it at {final} (then "
+            "run this again), or give the trainer the official files with --data-path PATH"
         ) from None
     except (HTTPException, ConnectionError) as exc:
         raise DownloadError(
@@ -88,6 +88,8 @@ def fetch(remote: RemoteFile, directory: Path, progress: bool | None = None) -> 
             "arrived: run the command again to resume"
         ) from None
     except OSError as exc:
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+            raise DownloadError(f"cannot write into {directory}: not a directory") from None
         raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from None
     if problem:
         part.unlink(missing_ok=True)
