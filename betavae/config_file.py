@@ -27,7 +27,9 @@ def read_options(path: os.PathLike | str) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise ValueError(f"--config {path}: cannot read it ({exc})") from None
     if not isinstance(values, dict):
-        raise ValueError(f"--config {path}: must hold an object of fields; got {type(values)}")
+        raise ValueError(
+            f"--config {path}: must hold an object of fields; got a {type(values).__name__}"
+        )
     return values
 
 
