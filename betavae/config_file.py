@@ -51,3 +51,17 @@ def refuse_unknown(values: dict, known, where: str) -> None:
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
+
+
+def merged_options(path: str | None, given: dict, types: dict[str, type], defaults: dict) -> dict:
+    """Options of a command: ``defaults``, then a --config FILE's (keys and value types from
+    ``types``; a list type takes a list of strings), then the flags ``given`` (None: not given)."""
+    values = read_options(path) if path else {}
+    refuse_unknown(values, types, f"--config {path}")
+    for key, value in values.items():
+        kind = types[key]
+        ok = all(isinstance(v, str) for v in value) if kind is list else not isinstance(value, bool)
+        if not isinstance(value, kind) or not ok:
+            raise ValueError(f"--config {path}: {key!r} must be {kind.__name__}; got {value!r}")
+    explicit = {k: v for k, v in given.items() if v is not None}
+    return {**defaults, **values, **explicit}

@@ -84,3 +84,24 @@ def test_refused_with_resume_and_when_missing(tmp_path, capsys):
     assert "drop --config" in capsys.readouterr().err
     assert main(["--config", str(tmp_path / "none.toml")]) == 2
     assert "none.toml: no such file" in capsys.readouterr().err
+
+
+def test_evaluate_options_from_a_file(tmp_path, capsys):
+    from betavae import evaluate
+    from betavae.train import main
+
+    run = tmp_path / "run"
+    argv = ["--data", "blobs", "--steps", "2", "--batch-size", "4", "--quiet"]
+    assert main([*argv, "--out", str(run)]) == 0
+    file = tmp_path / "eval.toml"
+    file.write_text('metrics = ["mig"]\nsamples = 40\nparam = ["mig.sampled=true"]\nseed = 3\n')
+    assert evaluate.main([str(run), "--config", str(file), "--samples", "60"]) == 0
+    result = json.loads((run / "eval" / "eval.json").read_text())
+    assert (result["samples"], result["seed"]) == (60, 3)  # the flag over the file
+    assert "mig" in result and "dci" not in result and result["mig"]["params"]["sampled"]
+    file.write_text("samples = 40\nmetric = ['mig']\n")
+    assert evaluate.main([str(run), "--config", str(file)]) == 2
+    assert f"--config {file}: unknown key(s) ['metric']" in capsys.readouterr().err
+    file.write_text("samples = '40'\n")
+    assert evaluate.main([str(run), "--config", str(file)]) == 2
+    assert "'samples' must be int; got '40'" in capsys.readouterr().err
