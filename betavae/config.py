@@ -220,7 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
-            parser.add_argument(flag, action="store_true", default=None, help=helps[f.name])
+            # --no-FLAG too: turns off what a preset or a --config file turned on
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=helps[f.name]
+            )
         elif f.type in ("tuple", tuple):
             parser.add_argument(
                 flag,

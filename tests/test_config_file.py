@@ -105,3 +105,10 @@ def test_evaluate_options_from_a_file(tmp_path, capsys):
     file.write_text("samples = '40'\n")
     assert evaluate.main([str(run), "--config", str(file)]) == 2
     assert "'samples' must be int; got '40'" in capsys.readouterr().err
+
+
+def test_a_flag_turns_off_what_the_file_turned_on(tmp_path):
+    file = tmp_path / "c.json"
+    file.write_text(json.dumps({"amp": True, "quiet": True}))
+    config = merged(["--config", str(file), "--no-amp"])
+    assert (config.amp, config.quiet) == (False, True)

@@ -34,6 +34,7 @@ from official_layouts import (
 from betavae.data import cars3d, fetch, files, mpi3d, shapes3d, smallnorb, sources
 from betavae.data.__main__ import main as data_cli
 from betavae.data.base import grid_classes
+from betavae.data.download import located
 
 DSPRITES_SMALL = [1, 3, 2, 2, 2, 2]
 
@@ -175,6 +176,7 @@ def test_download_every_dataset(name, server, monkeypatch, tmp_path, capsys):
     target = tmp_path / "cache" / source.target
     data = get_dataset(target) if name == "chairs" else get_dataset(source.data, path=target)
     assert len(data) > 0
+    assert located(source.data) == target  # where the trainer looks without --data-path
     assert not list((tmp_path / "cache").rglob("*.part"))
     requests = len(server.requests)
     assert data_cli(["download", name]) == 0  # already there: verified, nothing fetched
@@ -293,3 +295,13 @@ def test_trainer_finds_downloaded_files(name, server, monkeypatch, tmp_path, cap
     assert train([*argv, "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["data_path"] == str(tmp_path / "cache" / sources.SOURCES[name].target)
+
+
+def test_plain_mpi3d_takes_the_one_release_downloaded(monkeypatch, tmp_path):
+    monkeypatch.setenv("BETAVAE_CACHE", str(tmp_path))
+    assert located("mpi3d") is None
+    (tmp_path / "mpi3d_real.npz").write_bytes(b"")
+    assert located("mpi3d") == tmp_path / "mpi3d_real.npz"
+    (tmp_path / "mpi3d_toy.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match="choose one with --data mpi3d-toy"):
+        located("mpi3d")
