@@ -65,9 +65,12 @@ def how_checked(remote: RemoteFile) -> str:
 def fetch(remote: RemoteFile, directory: Path, progress: bool | None = None) -> Path:
     """``directory/remote.name``, downloaded and verified unless it is there and verifies."""
     final = directory / remote.name
-    if final.is_file() and check(remote, final) is None:
-        print(f"{final}: present, verified ({how_checked(remote)})")
-        return final
+    if final.is_file():
+        problem = check(remote, final)
+        if problem is None:
+            print(f"{final}: present, verified ({how_checked(remote)})")
+            return final
+        print(f"{final}: present but does not verify ({problem}); downloading it again")
     url = file_url(remote)
     part = final.with_name(final.name + ".part")
     try:
