@@ -72,28 +72,7 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> TrainConfig:
         """A config from a saved dict (config.json, a checkpoint); ValueError naming unknown or
         ill-typed fields."""
-        if not isinstance(values, dict):
-            raise ValueError(f"a config must be a JSON object; got {type(values).__name__}")
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f"unknown config field(s) {unknown}")
-        values = dict(values)
-        if isinstance(values.get("color_range"), list):  # JSON has no tuples
-            values["color_range"] = tuple(values["color_range"])
-        for name, value in values.items():
-            expected = _FIELD_TYPES[str(known[name].type)]
-            allowed = (int, float) if expected is float else expected
-            if expected is tuple:
-                value = value if isinstance(value, tuple) and len(value) == 2 else None
-                if value is None or not all(isinstance(v, (int, float)) for v in value):
-                    raise ValueError(f"config field {name!r} must be a pair of numbers")
-                continue
-            if isinstance(value, bool) != (expected is bool) or not isinstance(value, allowed):
-                raise ValueError(
-                    f"config field {name!r} must be {expected.__name__}; got {value!r}"
-                )
-        return cls(**values)
+        return cls(**checked_fields(values))
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -169,6 +148,31 @@ class TrainConfig:
             )
 
 
+def checked_fields(values: dict, where: str = "config") -> dict:
+    """``values`` as TrainConfig fields (JSON lists made tuples); ValueError naming any unknown
+    or ill-typed field."""
+    if not isinstance(values, dict):
+        raise ValueError(f"a {where} must be a JSON object; got {type(values).__name__}")
+    known = {f.name: f for f in fields(TrainConfig)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {where} field(s) {unknown}")
+    values = dict(values)
+    if isinstance(values.get("color_range"), list):  # JSON has no tuples
+        values["color_range"] = tuple(values["color_range"])
+    for name, value in values.items():
+        expected = _FIELD_TYPES[str(known[name].type)]
+        allowed = (int, float) if expected is float else expected
+        if expected is tuple:
+            value = value if isinstance(value, tuple) and len(value) == 2 else None
+            if value is None or not all(isinstance(v, (int, float)) for v in value):
+                raise ValueError(f"{where} field {name!r} must be a pair of numbers")
+            continue
+        if isinstance(value, bool) != (expected is bool) or not isinstance(value, allowed):
+            raise ValueError(f"{where} field {name!r} must be {expected.__name__}; got {value!r}")
+    return values
+
+
 # Bounds that keep a typo from turning into an out-of-memory traceback minutes later.
 LIMITS = {"batch_size": 16_384, "latent_dim": 1024, "factor_dims": 64, "steps": 10**9}
 NAMED_DATASETS = tuple(GENERATED)  # generated here
@@ -216,7 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
-            parser.add_argument(flag, action="store_true", default=None, help=helps[f.name])
+            # --no-FLAG too: turns off what a preset or a --config file turned on
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=helps[f.name]
+            )
         elif f.type in ("tuple", tuple):
             parser.add_argument(
                 flag,
@@ -235,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar=f.name.upper(),
                 help=f"{helps[f.name]} (default: {f.default!r})",
             )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="a TOML or JSON object of these fields (a run's config.json is one), or a model file "
+        "(.safetensors) whose recorded config to use; it overrides the preset and explicit flags "
+        "override it; its out and resume are not used (a file is a recipe, not a run directory)",
+    )
     parser.set_defaults(preset=None)
     return parser
 
@@ -253,12 +268,26 @@ def _field_help() -> dict[str, str]:
 
 
 def explicit_flags(argv: list[str] | None) -> dict:
-    """The flags the user actually gave (None means not given)."""
+    """The flags the user actually gave (None means not given), over the fields of a --config
+    FILE when one is given."""
     args = build_parser().parse_args(argv)
     flags = {k: v for k, v in vars(args).items() if v is not None}
     if "color_range" in flags:
         flags["color_range"] = tuple(flags["color_range"])
-    return flags
+    file = flags.pop("config", None)
+    if file is None:
+        return flags
+    if "resume" in flags:
+        raise ValueError("--resume takes its config from the checkpoint; drop --config")
+    return {**file_fields(file), **flags}
+
+
+def file_fields(path: str) -> dict:
+    """The TrainConfig fields of a --config FILE, checked, without ``out`` and ``resume``."""
+    from .config_file import read_options
+
+    values = checked_fields(read_options(path), where=f"--config {path}")
+    return {k: v for k, v in values.items() if k not in ("out", "resume")}
 
 
 def config_from(flags: dict) -> TrainConfig:
@@ -266,7 +295,7 @@ def config_from(flags: dict) -> TrainConfig:
     preset = flags.get("preset", "dsprites")
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
-    values = {**PRESETS[preset], **flags, "preset": preset}
+    values = with_downloaded({**PRESETS[preset], **flags, "preset": preset})
     data = values.get("data", "")
     # a file is recorded by its absolute path, so a resumption finds the same file
     if data and data not in NAMED_DATASETS + FILE_DATASETS and Path(data).exists():
@@ -276,6 +305,31 @@ def config_from(flags: dict) -> TrainConfig:
     config = TrainConfig(**values)
     config.validate()
     return config
+
+
+def with_downloaded(values: dict) -> dict:
+    """``values`` with the downloaded files (``python -m betavae.data download``) filled in where
+    a file dataset has no --data-path (and for chairs, no --data file)."""
+    from .data.download import located, missing_hint
+
+    data = values.get("data", "")
+    if data == "chairs" or (values.get("preset") == "chairs" and data == ""):
+        found = located("chairs")
+        if found is None:
+            raise ValueError(
+                "preset 'chairs' needs --data PATH (an HDF5 file from `python -m betavae.data "
+                f"import-chairs`), or the downloaded one: {missing_hint('chairs')}"
+            )
+        return {**values, "data": str(found)}
+    if data in FILE_DATASETS and not values.get("data_path"):
+        found = located(data)
+        if found is None:
+            raise ValueError(
+                f"--data {data} is read from its official files: {missing_hint(data)}, or add "
+                "--data-path PATH (see README, 'Data')"
+            )
+        return {**values, "data_path": str(found)}
+    return values
 
 
 def to_dict(config: TrainConfig) -> dict:

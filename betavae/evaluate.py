@@ -23,7 +23,9 @@ import torch
 from . import metrics, tensorboard_log, viz
 from .atomic import atomic_write_text
 from .config import TrainConfig
+from .config_file import merged_options
 from .data import OFFICIAL_FILES, GroundTruthData, get_dataset
+from .data.download import located
 from .devices import resolve_device
 from .model_io import images_at, make_encoder, per_latent_kl
 from .models import BurgessVAE
@@ -187,6 +189,8 @@ def evaluate(
     dev = resolve_device(device)
     data = None
     if data_name is not None:
+        if data_name in OFFICIAL_FILES and not data_path:
+            data_path = located(data_name)  # downloaded with python -m betavae.data download
         data = get_dataset(data_name, path=data_path if data_name in OFFICIAL_FILES else None)
     config, vae, data, step = load_trained(run_dir, dev, data, data_path=data_path)
     vae = image_model(run_dir, config, vae)
@@ -277,6 +281,26 @@ def export_tensorboard(run_dir: Path) -> int:
     return 0
 
 
+OPTION_TYPES = {  # what a --config FILE may set
+    "metrics": list,
+    "samples": int,
+    "param": list,
+    "seed": int,
+    "device": str,
+    "data": str,
+    "data_path": str,
+}
+OPTION_DEFAULTS = {
+    "metrics": list(metrics.METRIC_NAMES),
+    "samples": None,
+    "param": [],
+    "seed": 0,
+    "device": "auto",
+    "data": None,
+    "data_path": None,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m betavae.evaluate",
@@ -292,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--metrics",
         nargs="+",
-        default=list(metrics.METRIC_NAMES),
+        default=None,
         help=f"metrics to compute (default: all of {list(metrics.METRIC_NAMES)})",
     )
     parser.add_argument(
@@ -305,13 +329,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--param",
         action="append",
-        default=[],
+        default=None,
         metavar="METRIC.PARAM=VALUE",
         help="change one metric parameter, e.g. mig.sampled=true, dci.classifier=forest, "
         "factor_vae.prune_on=variance, beta_vae.standardize=true (repeatable)",
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=None, help="(default: 0)")
+    parser.add_argument("--device", default=None, help="(default: auto)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="a TOML or JSON object of these options (metrics: list, samples, param: list of "
+        "METRIC.PARAM=VALUE, seed, device, data, data_path); flags given override it",
+    )
     parser.add_argument(
         "--data",
         default=None,
@@ -333,15 +364,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.tensorboard:
         return export_tensorboard(args.run_dir)
     try:
+        options = merged_options(args.config, vars(args), OPTION_TYPES, OPTION_DEFAULTS)
         out = evaluate(
             args.run_dir,
-            args.metrics,
-            args.samples,
-            args.seed,
-            args.device,
-            args.param,
-            data_name=args.data,
-            data_path=args.data_path,
+            options["metrics"],
+            options["samples"],
+            options["seed"],
+            options["device"],
+            options["param"],
+            data_name=options["data"],
+            data_path=options["data_path"],
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

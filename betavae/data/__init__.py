@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .any_file import load_file
+from .any_file import load_dsprites_official, load_file
 from .base import GroundTruthData, ImageStore
 from .blobs import load_blobs
 from .cars3d import load_cars3d
@@ -34,8 +34,12 @@ GENERATED = {  # made here, cached where that pays
 OFFICIAL_FILES = {  # read from the official release, given with path=
     "shapes3d": load_shapes3d,  # 3dshapes.h5
     "mpi3d": load_mpi3d,  # mpi3d_toy.npz, mpi3d_realistic.npz or mpi3d_real.npz
+    "mpi3d-toy": load_mpi3d,  # the same, each release by name (found where downloaded)
+    "mpi3d-realistic": load_mpi3d,
+    "mpi3d-real": load_mpi3d,
     "smallnorb": load_smallnorb,  # the directory of the six smallnorb-*.mat files
     "cars3d": load_cars3d,  # the directory of the cars .mat files and list.txt
+    "dsprites-official": load_dsprites_official,  # DeepMind's dsprites_ndarray_*.npz
 }
 DATASET_NAMES = (*GENERATED, *OFFICIAL_FILES)
 

@@ -1,5 +1,5 @@
-"""``python -m betavae.data {info,generate,export,import-chairs}``: inspect, pre-generate, export
-and import datasets."""
+"""``python -m betavae.data {download,info,generate,export,import-chairs}``: download the official
+datasets, inspect, pre-generate, export and import datasets."""
 
 from __future__ import annotations
 
@@ -7,13 +7,30 @@ import argparse
 import sys
 import time
 
+from .fetch import DownloadError
+from .sources import SOURCES
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m betavae.data", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    names = ", ".join(SOURCES)
+    p = sub.add_parser("download", help="download, verify and unpack an official dataset")
+    p.add_argument("name", help=f"one of {names}")
+    p.add_argument(
+        "--dir",
+        default=None,
+        help="the data directory (default: $BETAVAE_CACHE or "
+        "~/.cache/betavae, where the trainer looks)",
+    )
     p = sub.add_parser("info", help="describe a dataset (name or file); checks a file's layout")
-    p.add_argument("dataset", help="a dataset name (README, 'Datasets') or an .npz/.h5 path")
+    p.add_argument(
+        "dataset",
+        help=f"a dataset name (README, 'Data') or an .npz/.h5 path; {names} (and "
+        "dsprites-official) without --path: whether its downloaded files are present and verify",
+    )
     p.add_argument("--path", default=None, help="the official file or directory of a named one")
+    p.add_argument("--dir", default=None, help="the data directory of downloaded files")
     p = sub.add_parser("generate", help="generate procedural dSprites into the cache")
     p.add_argument("--quiet", action="store_true")
     p = sub.add_parser("export", help="write a dataset in the official npz or HDF5 layout")
@@ -29,9 +46,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import cache, export, get_dataset
     from .chairs import import_chairs
+    from .download import download, show_downloaded
 
     try:
-        if args.command == "info":
+        if args.command == "download":
+            print(f"ready: {download(args.name, args.dir)}")
+        elif args.command == "info" and args.path is None and _downloadable(args.dataset):
+            show_downloaded(args.dataset, args.dir)
+        elif args.command == "info":
             data = get_dataset(args.dataset, path=args.path)
             print(data)
             store = data.images
@@ -53,10 +75,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {export(get_dataset(args.dataset, path=args.path), args.out)}")
         elif args.command == "import-chairs":
             print(f"wrote {import_chairs(args.folder, args.out, rgb=args.rgb, crop=args.crop)}")
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, DownloadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _downloadable(name: str) -> bool:
+    return name in SOURCES or name == "dsprites-official"
 
 
 if __name__ == "__main__":

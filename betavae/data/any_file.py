@@ -13,6 +13,7 @@ import numpy as np
 
 from .base import GroundTruthData
 from .checks import DatasetFileError, check_hdf5_dataset
+from .dsprites_render import FACTOR_SIZES as DSPRITES_SIZES
 from .files import dsprites_layout
 from .mpi3d import load_mpi3d
 from .shapes3d import load_shapes3d
@@ -68,3 +69,15 @@ def load_file(path: os.PathLike | str) -> GroundTruthData:
         except OSError as exc:
             raise DatasetFileError(path, f"not a readable HDF5 file ({exc})") from exc
     raise DatasetFileError(path, f"unknown extension {suffix!r}; expected .npz, .h5 or .hdf5")
+
+
+def load_dsprites_official(path: os.PathLike | str) -> GroundTruthData:
+    """DeepMind's dSprites file (``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` or its
+    ``.hdf5``), named ``dsprites-official`` (``--data dsprites-official``)."""
+    data = load_file(path)
+    if data.factor_sizes != list(DSPRITES_SIZES):
+        raise DatasetFileError(
+            path, f"factor grid {data.factor_sizes} is not dSprites' {list(DSPRITES_SIZES)}"
+        )
+    data.name = "dsprites-official"
+    return data
