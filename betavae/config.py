@@ -267,29 +267,6 @@ def _field_help() -> dict[str, str]:
     return helps
 
 
-def explicit_flags(argv: list[str] | None) -> dict:
-    """The flags the user actually gave (None means not given), over the fields of a --config
-    FILE when one is given."""
-    args = build_parser().parse_args(argv)
-    flags = {k: v for k, v in vars(args).items() if v is not None}
-    if "color_range" in flags:
-        flags["color_range"] = tuple(flags["color_range"])
-    file = flags.pop("config", None)
-    if file is None:
-        return flags
-    if "resume" in flags:
-        raise ValueError("--resume takes its config from the checkpoint; drop --config")
-    return {**file_fields(file), **flags}
-
-
-def file_fields(path: str) -> dict:
-    """The TrainConfig fields of a --config FILE, checked, without ``out`` and ``resume``."""
-    from .config_file import read_options
-
-    values = checked_fields(read_options(path), where=f"--config {path}")
-    return {k: v for k, v in values.items() if k not in ("out", "resume")}
-
-
 def config_from(flags: dict) -> TrainConfig:
     """Preset values overridden by explicit flags."""
     preset = flags.get("preset", "dsprites")

@@ -1,12 +1,16 @@
 """``--config FILE``: options read from a TOML or JSON object (a run directory's ``config.json``
 is one), or from the config that a model file (``.safetensors``) records. Unknown keys are
-refused naming the key; the caller checks the types."""
+refused naming the key. :func:`explicit_flags` is the trainer's command line: the flags given,
+over a --config FILE's fields, over the preset (betavae.config.config_from)."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+
+from .config import build_parser, checked_fields
+from .model_format import read_model_file
 
 
 def read_options(path: os.PathLike | str) -> dict:
@@ -17,8 +21,6 @@ def read_options(path: os.PathLike | str) -> dict:
     suffix = path.suffix.lower()
     try:
         if suffix == ".safetensors":
-            from .model_file import read_model_file
-
             return read_model_file(path)[1].to_dict()
         if suffix == ".toml":
             values = _toml(path.read_bytes().decode("utf-8"))
@@ -65,3 +67,24 @@ def merged_options(path: str | None, given: dict, types: dict[str, type], defaul
             raise ValueError(f"--config {path}: {key!r} must be {kind.__name__}; got {value!r}")
     explicit = {k: v for k, v in given.items() if v is not None}
     return {**defaults, **values, **explicit}
+
+
+def explicit_flags(argv: list[str] | None) -> dict:
+    """The flags the user actually gave (None means not given), over the fields of a --config
+    FILE when one is given."""
+    args = build_parser().parse_args(argv)
+    flags = {k: v for k, v in vars(args).items() if v is not None}
+    if "color_range" in flags:
+        flags["color_range"] = tuple(flags["color_range"])
+    file = flags.pop("config", None)
+    if file is None:
+        return flags
+    if "resume" in flags:
+        raise ValueError("--resume takes its config from the checkpoint; drop --config")
+    return {**file_fields(file), **flags}
+
+
+def file_fields(path: str) -> dict:
+    """The TrainConfig fields of a --config FILE, checked, without ``out`` and ``resume``."""
+    values = checked_fields(read_options(path), where=f"--config {path}")
+    return {k: v for k, v in values.items() if k not in ("out", "resume")}

@@ -24,7 +24,8 @@ import torch
 from tqdm import tqdm
 
 from . import distributed, interval_log
-from .config import TrainConfig, config_from, explicit_flags
+from .config import TrainConfig, config_from
+from .config_file import explicit_flags
 from .factory import load_data, make_loss, make_model
 from .process_tuning import tune_cpu_process
 from .step import TrainingStep, make_optimizer, training_step

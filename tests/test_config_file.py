@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from betavae.config import config_from, explicit_flags
+from betavae.config import config_from
+from betavae.config_file import explicit_flags
 
 MODEL_FILE = (
     Path(__file__).parent.parent / "docs/reproduction/models/dsprites/beta4-seed0.safetensors"

@@ -31,7 +31,7 @@ from official_layouts import (
     smallnorb_dir,
 )
 
-from betavae.data import cars3d, fetch, files, mpi3d, shapes3d, smallnorb, sources
+from betavae.data import any_file, cars3d, fetch, files, mpi3d, shapes3d, smallnorb, sources
 from betavae.data.__main__ import main as data_cli
 from betavae.data.base import grid_classes
 from betavae.data.download import located
@@ -121,6 +121,7 @@ def _small_grids(monkeypatch) -> None:
     monkeypatch.setattr(smallnorb, "FACTOR_SIZES", SMALLNORB_SMALL)
     monkeypatch.setattr(cars3d, "FACTOR_SIZES", CARS3D_SMALL)
     monkeypatch.setattr(files, "DSPRITES_SIZES", DSPRITES_SMALL)
+    monkeypatch.setattr(any_file, "DSPRITES_SIZES", DSPRITES_SMALL)
 
 
 def _dsprites_npz(path: Path) -> bytes:

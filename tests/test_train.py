@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from betavae import train as train_module
 from betavae import train_setup
 from betavae.checkpoint import load as load_checkpoint
-from betavae.config import config_from, explicit_flags
+from betavae.config import config_from
+from betavae.config_file import explicit_flags
 from betavae.models import BurgessVAE
 from betavae.objectives import BetaVAELoss, CapacityLoss, capacity_at, step_at_capacity
 from betavae.train import NonFiniteLoss, main, train
