@@ -22,10 +22,11 @@ from .records import commit
 from .runner import execute, run_state
 
 SCHEDULE_KEYS = ("steps", "c_steps", "batch_size")
+MAX_SEEDS = 100  # seeds per model: more is a typo, not a sitting (each is an hour or more)
 
 
 def schedule_lines(name: str, budget: str, seeds: int) -> list[str]:
-    schedule = EXPERIMENTS[name].SCHEDULES[budget]
+    schedule = EXPERIMENTS[name].schedules[budget]
     parts = ", ".join(f"{k} {schedule[k]:,}" for k in SCHEDULE_KEYS if k in schedule)
     return [f"Schedule (`--budget {budget}`): {parts}; {seeds} seed(s).", ""]
 
@@ -101,87 +102,107 @@ def reproduce(
     these runs of the plan (the others are neither started nor continued)."""
     if seeds is not None and seeds < 1:
         raise ValueError(f"--seeds must be >= 1; got {seeds}")
+    if seeds is not None and seeds > MAX_SEEDS:
+        raise ValueError(f"--seeds must be <= {MAX_SEEDS}; got {seeds:,}")
     if amp:
         problem = amp_problem(resolve_device("auto"))
         if problem is not None:
             raise ValueError(problem)
-    if follow_up and not any(hasattr(EXPERIMENTS[n], "follow_ups") for n in names):
+    if follow_up and not any(EXPERIMENTS[n].follow_ups for n in names):
         raise ValueError(f"--follow-up: {', '.join(names)} has no decision rule (dsprites has)")
     runs_dir = runs_dir or out / "runs"
-    figures = out / "figures"
     (out / "sections").mkdir(parents=True, exist_ok=True)
-    command = " ".join(["python -m betavae.reproduce", *sys.argv[1:]]) if sys.argv else ""
     code = commit()  # the code this process imported, noted in every run it trains
-    plans = {}  # every plan first, so a wrong --only name is refused before any training
+    plans = plan(names, budget, seeds, out, data, follow_up, only)
+    for name, runs in plans.items():
+        start = time.perf_counter()
+        experiment = EXPERIMENTS[name]
+        folder = runs_dir / name
+        dirs, unfinished = [], []
+        if not analyse_only:
+            chosen = runs if only is None else [run for run in runs if run.name in only]
+            dirs = train_plan(experiment, chosen, folder, out, budget, amp, code)
+        if analyse_only or only is not None:  # the section holds every finished run
+            dirs, unfinished = finished_runs(runs, folder, _recorded(experiment, out, budget))
+            if analyse_only and not dirs and len(unfinished) == len(runs):
+                raise ValueError(
+                    f"--analyse-only: no finished run in {[str(u) for u, _ in unfinished]}"
+                )
+        settings = dict(seeds=seeds or experiment.default_seeds, follow_up=follow_up, amp=amp)
+        write_section(experiment, dirs, unfinished, out, runs_dir, budget, code, settings)
+        print(f"{name}: done in {time.perf_counter() - start:.0f} s", flush=True)
+    return assemble(out)
+
+
+def plan(names, budget, seeds, out, data, follow_up, only) -> dict[str, list]:
+    """Every experiment's runs (with the decision rule's follow-ups when asked), planned before
+    any training so that a wrong ``--only`` name is refused first."""
+    plans = {}
     for name in names:
-        module = EXPERIMENTS[name]
-        plans[name] = module.runs(budget, seeds or DEFAULT_SEEDS[name], data)
-        if follow_up and hasattr(module, "follow_ups"):
-            extra, why = module.follow_ups(out, budget)
-            runs_named = ", ".join(r.name for r in extra) or "none"
-            print(f"{name}: {why}; follow-up runs: {runs_named}", flush=True)
+        experiment = EXPERIMENTS[name]
+        plans[name] = experiment.runs(budget, seeds or experiment.default_seeds, data)
+        if follow_up and experiment.follow_ups is not None:
+            extra, why = experiment.follow_ups(out, budget)
+            print(f"{name}: {why}; follow-up runs: {', '.join(r.name for r in extra) or 'none'}")
             plans[name] += extra
     if only is not None:
-        planned = [run.name for plan in plans.values() for run in plan]
+        planned = [run.name for runs in plans.values() for run in runs]
         unknown = [run for run in only if run not in planned]
         if unknown:
             raise ValueError(
                 f"--only: {', '.join(unknown)} not in the plan of {', '.join(names)} at --budget "
                 f"{budget} (planned: {', '.join(planned)})"
             )
-    for name, plan in plans.items():
-        module = EXPERIMENTS[name]
-        n = seeds or DEFAULT_SEEDS[name]
-        start = time.perf_counter()
-        unfinished = []
-        recorded, on_finished = None, None
-        if hasattr(module, "keep_record"):  # finished runs kept in OUT/models/NAME/
+    return plans
 
-            def on_finished(run, run_dir, module=module):
-                module.keep_record(run_dir, out, budget)
 
-        if hasattr(module, "recorded"):  # its section is built from those records
+def _recorded(experiment, out: Path, budget: str):
+    if experiment.recorded is None:
+        return None
+    return lambda run: experiment.recorded(run, out, budget)
 
-            def recorded(run, module=module):
-                return module.recorded(run, out, budget)
 
-        if not analyse_only:
-            dirs = execute(
-                plan if only is None else [run for run in plan if run.name in only],
-                runs_dir / name,
-                log=lambda text: print(text, flush=True),
-                runtime={"amp": True} if amp else None,
-                code=code,
-                recorded=recorded,
-                on_finished=on_finished,
-            )
-        if analyse_only or only is not None:  # the section holds every finished run
-            dirs, unfinished = finished_runs(plan, runs_dir / name, recorded)
-            if analyse_only and not dirs and len(unfinished) == len(plan):
-                raise ValueError(
-                    f"--analyse-only: no finished run in {[str(u) for u, _ in unfinished]}"
-                )
-        section = module.analyse(dirs, figures, out, budget)
-        section[2:2] = schedule_lines(name, budget, n) + [
-            f"Made by `{command}` at commit `{code}` ({time.strftime('%Y-%m-%d')}) from "
-            f"the runs in `{runs_dir / name}`.",
+def train_plan(experiment, runs, folder: Path, out: Path, budget: str, amp: bool, code: str):
+    """Train ``runs`` into ``folder`` (resuming, skipping recorded ones), keeping each finished
+    run's record when the experiment keeps records; the finished runs' directories."""
+    keep = experiment.keep_record
+    return execute(
+        runs,
+        folder,
+        log=lambda text: print(text, flush=True),
+        runtime={"amp": True} if amp else None,
+        code=code,
+        recorded=_recorded(experiment, out, budget),
+        on_finished=None if keep is None else lambda run, run_dir: keep(run_dir, out, budget),
+    )
+
+
+def write_section(experiment, dirs, unfinished, out, runs_dir, budget, code, settings) -> None:
+    """The experiment's section (``out/sections/NAME.md``): its analysis of the finished runs,
+    headed by the schedule, the command and commit that made it, and the unfinished runs with
+    the command that continues them."""
+    name = experiment.name
+    section = experiment.analyse(dirs, out / "figures", out, budget)
+    command = " ".join(["python -m betavae.reproduce", *sys.argv[1:]]) if sys.argv else ""
+    section[2:2] = schedule_lines(name, budget, settings["seeds"]) + [
+        f"Made by `{command}` at commit `{code}` ({time.strftime('%Y-%m-%d')}) from "
+        f"the runs in `{runs_dir / name}`.",
+        "",
+    ]
+    if unfinished:
+        amp = settings["amp"] or started_with_amp(p for p, _ in unfinished)
+        section[2:2] = [
+            "**Not finished, so not in this section:** "
+            + "; ".join(f"`{path.name}` ({where})" for path, where in unfinished)
+            + f". `python -m betavae.reproduce {name} --budget {budget} --seeds "
+            f"{settings['seeds']} --out {out}"
+            + (" --follow-up" if settings["follow_up"] else "")
+            + (" --amp" if amp else "")
+            + (f" --runs {runs_dir}" if runs_dir != out / "runs" else "")
+            + "` continues them.",
             "",
         ]
-        if unfinished:
-            section[2:2] = [
-                "**Not finished, so not in this section:** "
-                + "; ".join(f"`{path.name}` ({where})" for path, where in unfinished)
-                + f". `python -m betavae.reproduce {name} --budget {budget} --seeds {n} "
-                f"--out {out}"
-                + (" --follow-up" if follow_up else "")
-                + (" --amp" if amp or started_with_amp(p for p, _ in unfinished) else "")
-                + (f" --runs {runs_dir}" if runs_dir != out / "runs" else "")
-                + "` continues them.",
-                "",
-            ]
-        atomic_write_text(out / "sections" / f"{name}.md", "\n".join(section) + "\n")
-        print(f"{name}: done in {time.perf_counter() - start:.0f} s", flush=True)
-    return assemble(out)
+    atomic_write_text(out / "sections" / f"{name}.md", "\n".join(section) + "\n")
 
 
 def started_with_amp(run_dirs) -> bool:

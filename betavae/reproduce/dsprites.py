@@ -259,7 +259,7 @@ def _run_pictures(record: dict, report_dir: Path, figures: Path, data):
     """The figures and information lines of one (seed-0) run, from its model file and record."""
     name = record["name"]
     model_file = records.model_path(report_dir, EXPERIMENT, name)
-    config, model, data, step = load_trained(model_file, data)
+    config, model, data, step = load_trained(model_file, data=data)
     result = record["eval"]
     labels = latent_factors(result)
     objective = (
