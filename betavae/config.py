@@ -309,10 +309,6 @@ def with_downloaded(values: dict) -> dict:
     return values
 
 
-def to_dict(config: TrainConfig) -> dict:
-    return config.to_dict()
-
-
 def resumed_config(saved: dict, flags: dict, run_dir: str) -> TrainConfig:
     """The saved config of a run with the runtime flags the user gave for its continuation."""
     runtime = {k: v for k, v in flags.items() if k in RUNTIME_FIELDS - {"out", "resume"}}

@@ -123,7 +123,6 @@ def _step(case: Case, call: Callable, first, second, backward: bool) -> Callable
 def run(device: str = "cpu", quick: bool = False, use_compile: bool = True) -> tuple[str, str]:
     """Run the ops benchmark; returns (text table, markdown report)."""
     dev = torch.device(device)
-    dtype = torch.float32
     copy_bw = copy_bandwidth(dev, 64 if quick else 256)
     impls = [
         name
@@ -140,41 +139,52 @@ def run(device: str = "cpu", quick: bool = False, use_compile: bool = True) -> t
         if quick and not case.quick:
             continue
         for backward in (False, True):
-            fns, nbytes = {}, {}
-            for impl in baselines + impls:
-                first, second = _inputs(case, dev, dtype)
-                if backward:
-                    first.requires_grad_(True)
-                    if case.op == "gaussian_sample_kl":
-                        second.requires_grad_(True)
-                fns[impl] = _step(case, _make_call(case, impl, compiled), first, second, backward)
-                nbytes[impl] = ideal_bytes(case, first, second, backward)
-            # Round-robin, so that every implementation sees the same machine state (this VM
-            # drifts by 10-20 % within a minute): the ratios are side by side.
-            timings = time_interleaved(
-                fns, dev, repeats=3 if quick else 9, min_time_s=0.02 if quick else 0.1
-            )
-            results = {
-                impl: (timings[impl], allocated_bytes(fn, dev), nbytes[impl])
-                for impl, fn in fns.items()
-            }
-            for impl, (timing, mem, nbytes) in results.items():
-                gbps = nbytes / timing.median_s / 1e9
-                rows.append(
-                    [
-                        case.op,
-                        "x".join(map(str, case.shape)),
-                        case.variant,
-                        "fwd+bwd" if backward else "fwd",
-                        impl,
-                        f"{timing.median_s * 1e6:.1f}",
-                        f"{timing.spread_s * 1e6:.1f}",
-                        f"{gbps:.2f}",
-                        f"{100 * gbps * 1e9 / copy_bw:.0f}%",
-                        *(_ratio(results, base, timing) for base in BASELINE_LABELS),
-                        f"{mem / 2**20:.2f}",
-                    ]
-                )
+            rows += _case_rows(case, backward, baselines + impls, dev, compiled, quick, copy_bw)
+    return _report(rows, dev, copy_bw)
+
+
+def _case_rows(case, backward: bool, names, dev, compiled, quick: bool, copy_bw: float):
+    """The table rows of one case and pass, every implementation timed side by side."""
+    fns, nbytes = {}, {}
+    for impl in names:
+        first, second = _inputs(case, dev, torch.float32)
+        if backward:
+            first.requires_grad_(True)
+            if case.op == "gaussian_sample_kl":
+                second.requires_grad_(True)
+        fns[impl] = _step(case, _make_call(case, impl, compiled), first, second, backward)
+        nbytes[impl] = ideal_bytes(case, first, second, backward)
+    # Round-robin, so that every implementation sees the same machine state (this VM drifts
+    # by 10-20 % within a minute): the ratios are side by side.
+    timings = time_interleaved(
+        fns, dev, repeats=3 if quick else 9, min_time_s=0.02 if quick else 0.1
+    )
+    results = {
+        impl: (timings[impl], allocated_bytes(fn, dev), nbytes[impl]) for impl, fn in fns.items()
+    }
+    rows = []
+    for impl, (timing, mem, size) in results.items():
+        gbps = size / timing.median_s / 1e9
+        rows.append(
+            [
+                case.op,
+                "x".join(map(str, case.shape)),
+                case.variant,
+                "fwd+bwd" if backward else "fwd",
+                impl,
+                f"{timing.median_s * 1e6:.1f}",
+                f"{timing.spread_s * 1e6:.1f}",
+                f"{gbps:.2f}",
+                f"{100 * gbps * 1e9 / copy_bw:.0f}%",
+                *(_ratio(results, base, timing) for base in BASELINE_LABELS),
+                f"{mem / 2**20:.2f}",
+            ]
+        )
+    return rows
+
+
+def _report(rows: list, dev: torch.device, copy_bw: float) -> tuple[str, str]:
+    """(text table, markdown report) of the benchmark's rows, headed by the machine."""
     headers = [
         "op",
         "shape",

@@ -145,14 +145,6 @@ def markdown_table(header: list[str], rows: list[list]) -> list[str]:
     return lines + [""]
 
 
-def first_step(records: list[dict], values: list[float], threshold: float) -> dict | None:
-    """The first logged record whose value reaches ``threshold``, or None."""
-    for record, value in zip(records, values):
-        if value >= threshold:
-            return record
-    return None
-
-
 def latent_factors(result: dict) -> list[str]:
     """Per latent, the factor it carries most (MI normalised by the factor's entropy; posterior
     means, 20 bins), or ``inactive`` below 0.1 nats: evaluate's factor assignment of an

@@ -126,59 +126,14 @@ def _heat_maps(mu_maps, kl, sigma, title, path: Path) -> Path:
 
 
 def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) -> list[str]:
-    lines = [f"## {TITLE}", ""]
-    summary, details = [], []
+    lines, summary, details = [], [], []
     for run_dir in run_dirs:
-        config, model, data, step = load_trained(run_dir)
-        index = np.arange(len(data))
-        mu, sigma, kl_each = posterior(model, data, index)
-        kl, mean_sigma = kl_each.mean(0), sigma.mean(0)
-        grid = data.factor_classes  # (posX, posY) classes, full grid
-        mu_maps = np.zeros((mu.shape[1], 32, 32))
-        mu_maps[:, grid[:, 0], grid[:, 1]] = mu.T
-        name = run_dir.name
-        heat = _heat_maps(
-            mu_maps, kl, mean_sigma, f"{name}: μ_j over the position grid", figures / f"{name}.png"
-        )
-        trav = traversal_figure(
-            model, data, kl, figures / f"{name}-traversals.png", index=len(data) // 2 + 16
-        )
-        active = [j for j in np.argsort(-kl) if kl[j] > ACTIVE_KL]
-        summary.append(
-            [
-                name,
-                f"β = {config.beta:g}",
-                step,
-                len(active),
-                ", ".join(f"{kl[j]:.2f}" for j in active) or "-",
-                f"{kl.sum():.2f}",
-            ]
-        )
-        nmi = information.normalised_mi(mu, grid, data.factor_sizes)
-        parts = information.kl_parts(mu, sigma)
-        for j in active:
-            scores = map_scores(mu_maps[j])
-            details.append(
-                [
-                    name,
-                    f"z{j}",
-                    f"{kl[j]:.2f}",
-                    f"{parts['kl_mean_part'][j]:.2f}",
-                    f"{mean_sigma[j]:.2f}",
-                    scores["axis"],
-                    scores["alignment"],
-                    f"{information.tilt_degrees(mu_maps[j]):.1f}",
-                    scores["monotonicity"],
-                    f"{nmi[j, 0]:.2f} / {nmi[j, 1]:.2f}",
-                ]
-            )
-        lines += [
-            f"![{name} heat maps]({heat.relative_to(report_dir)})",
-            f"![{name} traversals]({trav.relative_to(report_dir)})",
-            "",
-        ]
+        row, latents, pictures = _run_lines(run_dir, figures, report_dir)
+        summary.append(row)
+        details += latents
+        lines += pictures
     header = ["run", "objective", "steps", "active latents (KL > 0.1)", "their KL", "total KL"]
-    lines = lines[:2] + markdown_table(header, summary) + lines[2:]
+    lines = [f"## {TITLE}", "", *markdown_table(header, summary), *lines]
     lines += [
         "Per active latent: `½E[μ²]` = the KL's mean part (what spreads the codes apart; the "
         "rest is σ shrunk below 1); `alignment` = share of the μ-map's variance explained by "
@@ -189,21 +144,8 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         "posterior mean with each position factor (20 bins).",
         "",
     ]
-    lines += markdown_table(
-        [
-            "run",
-            "latent",
-            "KL",
-            "½E[μ²]",
-            "mean σ",
-            "axis",
-            "alignment",
-            "tilt (°)",
-            "monotonicity",
-            "MI/H x / y",
-        ],
-        details,
-    )
+    header = ["run", "latent", "KL", "½E[μ²]", "mean σ", "axis", "alignment", "tilt (°)"]
+    lines += markdown_table(header + ["monotonicity", "MI/H x / y"], details)
     rows, infos = capacity_table(draws=1 if budget == "smoke" else 4)
     lines += [
         f"Why blobs of σ = {BLOB_WIDTH:g} px: the net value at β = 150 (reconstruction gain of the "
@@ -216,3 +158,49 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         [[f"{w:g}", m, f] + [f"{v:+.0f}" for v in net] for w, m, f, net in rows],
     )
     return lines
+
+
+def _run_lines(run_dir: Path, figures: Path, report_dir: Path) -> tuple[list, list, list[str]]:
+    """One run's summary row, its active latents' rows and its pictures' lines."""
+    config, model, data, step = load_trained(run_dir)
+    index = np.arange(len(data))
+    mu, sigma, kl_each = posterior(model, data, index)
+    kl, mean_sigma = kl_each.mean(0), sigma.mean(0)
+    grid = data.factor_classes  # (posX, posY) classes, full grid
+    mu_maps = np.zeros((mu.shape[1], 32, 32))
+    mu_maps[:, grid[:, 0], grid[:, 1]] = mu.T
+    name = run_dir.name
+    heat = _heat_maps(
+        mu_maps, kl, mean_sigma, f"{name}: μ_j over the position grid", figures / f"{name}.png"
+    )
+    trav = traversal_figure(
+        model, data, kl, figures / f"{name}-traversals.png", index=len(data) // 2 + 16
+    )
+    active = [j for j in np.argsort(-kl) if kl[j] > ACTIVE_KL]
+    their_kl = ", ".join(f"{kl[j]:.2f}" for j in active) or "-"
+    row = [name, f"β = {config.beta:g}", step, len(active), their_kl, f"{kl.sum():.2f}"]
+    nmi = information.normalised_mi(mu, grid, data.factor_sizes)
+    parts = information.kl_parts(mu, sigma)
+    details = []
+    for j in active:
+        scores = map_scores(mu_maps[j])
+        details.append(
+            [
+                name,
+                f"z{j}",
+                f"{kl[j]:.2f}",
+                f"{parts['kl_mean_part'][j]:.2f}",
+                f"{mean_sigma[j]:.2f}",
+                scores["axis"],
+                scores["alignment"],
+                f"{information.tilt_degrees(mu_maps[j]):.1f}",
+                scores["monotonicity"],
+                f"{nmi[j, 0]:.2f} / {nmi[j, 1]:.2f}",
+            ]
+        )
+    pictures = [
+        f"![{name} heat maps]({heat.relative_to(report_dir)})",
+        f"![{name} traversals]({trav.relative_to(report_dir)})",
+        "",
+    ]
+    return row, details, pictures
