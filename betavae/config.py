@@ -35,7 +35,7 @@ class TrainConfig:
     """All knobs of a training run (the defaults are the paper's dSprites recipe)."""
 
     preset: str = "dsprites"  # a name from PRESETS; other flags override it
-    data: str = "dsprites"  # dataset name (README, "Datasets") or a dSprites-layout .npz/.h5
+    data: str = "dsprites"  # dataset name (docs/data.md) or a dSprites-layout .npz/.h5
     data_path: str = ""  # official file (shapes3d, mpi3d) or directory (smallnorb, cars3d)
     model: str = "burgess"  # burgess (β-VAE of images) or generator (factor-conditioned, Fig. 3)
     factor_dims: int = 2  # latents per factor channel (model=generator)
@@ -134,7 +134,7 @@ class TrainConfig:
         if self.data in FILE_DATASETS and not self.data_path:
             raise ValueError(
                 f"--data {self.data} is read from its official files: add --data-path PATH "
-                "(see README, 'Datasets')"
+                "(see docs/data.md)"
             )
         if self.data_path and self.data not in FILE_DATASETS:
             raise ValueError(
@@ -303,7 +303,7 @@ def with_downloaded(values: dict) -> dict:
         if found is None:
             raise ValueError(
                 f"--data {data} is read from its official files: {missing_hint(data)}, or add "
-                "--data-path PATH (see README, 'Data')"
+                "--data-path PATH (see docs/data.md)"
             )
         return {**values, "data_path": str(found)}
     return values

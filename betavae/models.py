@@ -73,7 +73,7 @@ class Decoder(nn.Module):
 
 class BurgessVAE(nn.Module):
     """Encoder returns (mu, logvar); decoder maps a latent sample to logits. The reparameterised
-    sample is drawn by the fused loss op, not here (see betavae.objectives)."""
+    sample is drawn by the training step with the fused op (betavae.step), not here."""
 
     input_kind = "images"
 

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("info", help="describe a dataset (name or file); checks a file's layout")
     p.add_argument(
         "dataset",
-        help=f"a dataset name (README, 'Data') or an .npz/.h5 path; {names} (and "
+        help=f"a dataset name (docs/data.md) or an .npz/.h5 path; {names} (and "
         "dsprites-official) without --path: whether its downloaded files are present and verify",
     )
     p.add_argument("--path", default=None, help="the official file or directory of a named one")
