@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -194,14 +197,50 @@ def evaluate(
         data = get_dataset(data_name, path=data_path if data_name in OFFICIAL_FILES else None)
     config, vae, data, step = load_trained(run_dir, dev, data, data_path=data_path)
     vae = image_model(run_dir, config, vae)
-    out = (run_dir if run_dir.is_dir() else run_dir.parent / run_dir.stem) / "eval"
-    created = not out.exists()
+    out = eval_dir(run_dir)
+    fresh = Path(tempfile.mkdtemp(prefix=".eval-", dir=out.parent))
     try:
-        return _evaluate_into(out, run_dir, vae, data, step, names, params, samples, seed, dev)
-    except BaseException:
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()  # a failed evaluation leaves no empty eval/ behind
-        raise
+        _evaluate_into(fresh, run_dir, vae, data, step, names, params, samples, seed, dev)
+        fresh.chmod(0o777 & ~_umask())
+        _swap_in(fresh, out)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)  # a failed evaluation leaves nothing behind
+    return out
+
+
+def eval_dir(path: Path) -> Path:
+    """Where the evaluation of a run directory or model file goes: ``RUN_DIR/eval/``, or
+    ``STEM/eval/`` beside a model file ``STEM.safetensors`` (created). A model file named after a
+    run directory beside it would write into that run's evaluation: refused."""
+    if path.is_dir():
+        return path / "eval"
+    home = path.parent / path.stem
+    if (home / "checkpoint.pt").exists() or (home / "config.json").exists():
+        raise ValueError(
+            f"{path}: its evaluation would go to {home / 'eval'}, which belongs to the run "
+            f"directory {home}; evaluate that run, or rename the model file"
+        )
+    try:
+        home.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{home}: cannot create the evaluation's directory ({exc})") from exc
+    return home / "eval"
+
+
+def _swap_in(fresh: Path, out: Path) -> None:
+    """Replace ``out`` by the complete evaluation in ``fresh``: the old one is moved aside first
+    and deleted after, so no stale figure survives beside new numbers."""
+    old = out.with_name(f".{out.name}-old-{os.getpid()}")
+    if out.exists():
+        out.rename(old)
+    fresh.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _evaluate_into(out, run_dir, vae, data, step, names, params, samples, seed, dev) -> Path:

@@ -100,12 +100,17 @@ class RunDir:
             os.close(self._lock_fd)  # closing releases the flock
             self._lock_fd = None
 
-    def remove_stale_temporaries(self) -> list[Path]:
-        """Delete temporary files that a process killed mid-write left behind (call with the lock
-        held: then no live writer owns them)."""
+    def stale_temporaries(self) -> list[Path]:
+        """Temporary files of this directory's own files that a killed writer left behind."""
         stale = []
         for name in (checkpoint.CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME, SUMMARY_NAME):
             stale += stale_temporaries(self.path, name)
+        return stale
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete temporary files that a process killed mid-write left behind (call with the lock
+        held: then no live writer owns them)."""
+        stale = self.stale_temporaries()
         for path in stale:
             path.unlink(missing_ok=True)
         return stale
@@ -279,7 +284,9 @@ def check_same_dataset(saved: dict | None, now: dict, where: Path) -> None:
 
 def open_for_resume(run_dir: RunDir, flags: dict, lock: bool) -> tuple[TrainConfig, dict]:
     """(the resumed config, the checkpoint) of ``run_dir``, after checking that the flags, the
-    directory's config.json and the checkpoint agree. Rank 0 takes the directory's lock."""
+    directory's config.json and the checkpoint agree. Rank 0 takes the directory's lock. Nothing
+    on disk changes here: the trainer cuts metrics.jsonl back to the checkpoint's step only once
+    every check of the start has passed (betavae.train_setup)."""
     if not run_dir.has_checkpoint():
         raise RunDirError(
             f"{run_dir.path}: no {checkpoint.CHECKPOINT_NAME} (not a betavae run directory?)"
@@ -289,6 +296,7 @@ def open_for_resume(run_dir: RunDir, flags: dict, lock: bool) -> tuple[TrainConf
         for path in run_dir.remove_stale_temporaries():
             print(f"removed {path} (left by a process killed while saving)", file=sys.stderr)
     state = run_dir.load_checkpoint()
+    check_state(state, run_dir.checkpoint_path)
     saved = config_of(state, run_dir.checkpoint_path).to_dict()
     if run_dir.config_path.exists():
         try:
@@ -323,16 +331,36 @@ def open_for_resume(run_dir: RunDir, flags: dict, lock: bool) -> tuple[TrainConf
             "continuation is exact only under the same thread count (set OMP_NUM_THREADS)",
             file=sys.stderr,
         )
-    if lock:
-        note = run_dir.cut_metrics(state["step"])
-        if note:
-            print(note, file=sys.stderr)
     return config, state
 
 
+def check_state(state: dict, where: Path) -> None:
+    """RunDirError naming ``where`` when a checkpoint's values are out of range (a damaged or
+    hand-edited file): checked before a resume changes anything on disk."""
+    step = state.get("step")
+    problems = []
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        problems.append(f"step {step!r} is not a count of steps")
+    for key in ("model", "optimizer"):
+        if not isinstance(state.get(key), dict) or not state.get(key):
+            problems.append(f"'{key}' is missing or empty")
+    samplers = state.get("sampler_states")
+    if not isinstance(samplers, list) or not samplers:
+        problems.append("'sampler_states' is missing or empty")
+    threads = state.get("threads")
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        problems.append(f"threads {threads!r} is not a thread count")
+    if problems:
+        raise RunDirError(f"{where}: damaged checkpoint ({'; '.join(problems)})")
+
+
 def open_new(run_dir: RunDir) -> bool:
-    """Create (or reuse an empty) run directory and lock it; True when it was created here."""
+    """Create (or reuse an empty) run directory and lock it; True when it was created here. A
+    directory holding anything but what a betavae start that never saved leaves (the lock, its
+    config.json, its log) is refused, naming what is there: nothing a user owns is replaced."""
     created = not run_dir.path.exists()
+    if not created:
+        _check_reusable(run_dir)
     try:
         run_dir.path.mkdir(parents=True, exist_ok=True)
         probe = run_dir.path / ".write-test"
@@ -343,7 +371,7 @@ def open_new(run_dir: RunDir) -> bool:
             undo_start(run_dir, True)
         raise ValueError(f"--out {run_dir.path}: directory is not writable ({exc})") from exc
     run_dir.lock()
-    if run_dir.has_checkpoint():
+    if run_dir.has_checkpoint():  # another process saved one since the check above
         run_dir.unlock()
         raise ValueError(
             f"{run_dir.path} already holds a run; pass --resume {run_dir.path} to continue it "
@@ -353,6 +381,44 @@ def open_new(run_dir: RunDir) -> bool:
     # Without a checkpoint, a log left here belongs to a start that never saved: begin afresh.
     run_dir.metrics_path.unlink(missing_ok=True)
     return created
+
+
+def _check_reusable(run_dir: RunDir) -> None:
+    """ValueError unless ``run_dir`` is a directory that a new run may take over."""
+    path = run_dir.path
+    if not path.is_dir():
+        raise ValueError(f"--out {path}: exists and is not a directory")
+    if run_dir.has_checkpoint():
+        raise ValueError(
+            f"{path} already holds a run; pass --resume {path} to continue it or choose another "
+            "--out"
+        )
+    foreign = sorted(p.name for p in path.iterdir() if not _left_by_a_start(run_dir, p))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise ValueError(
+            f"--out {path}: not empty and not a betavae run directory (holds {shown}); a new run "
+            "needs a missing or empty directory"
+        )
+
+
+def _left_by_a_start(run_dir: RunDir, entry: Path) -> bool:
+    """Whether ``entry`` is what a betavae start that never saved a checkpoint leaves: the lock,
+    a stale temporary, a config.json that is a TrainConfig, a metrics.jsonl of log records."""
+    if entry.name == LOCK_NAME or entry in run_dir.stale_temporaries():
+        return entry.is_file()
+    try:
+        if entry == run_dir.config_path:
+            TrainConfig.from_dict(run_dir.read_config())
+            return True
+        if entry == run_dir.metrics_path:
+            _parse_metrics(entry)  # raises unless every complete line is a log record
+            return True
+    except (RunDirError, ValueError, TypeError, OSError):
+        return False
+    return False
 
 
 def undo_start(run_dir: RunDir, created: bool) -> None:

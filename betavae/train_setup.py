@@ -4,6 +4,7 @@ failed start leaves nothing behind."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,6 +80,10 @@ def set_up(config: TrainConfig, flags: dict) -> Run:
     loss_fn = make_loss(config, kl_reduce=distributed.mean_over_ranks if world > 1 else None)
     tensorboard = None
     if distributed.is_main(rank):
+        if state is not None:  # every check has passed: now the log may lose its later records
+            note = run_dir.cut_metrics(state["step"])
+            if note:
+                print(note, file=sys.stderr)
         run_dir.write_config(config)
         if config.tensorboard:  # a resumption hides the events logged after its checkpoint
             tensorboard = TensorBoardLog(run_dir.path, state["step"] + 1 if state else None)
