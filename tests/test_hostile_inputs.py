@@ -1,0 +1,285 @@
+"""Inputs a careless or hostile user makes (issue 31): nothing hangs, nothing wrong is accepted
+silently. Each case expects its one-line error, naming the file and the problem. Files are built
+in the test: FIFOs with os.mkfifo, HDF5 links with h5py, forged headers byte by byte."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import h5py
+import numpy as np
+import pytest
+from official_layouts import (
+    CARS3D_SMALL,
+    MPI3D_SMALL,
+    SHAPES3D_SMALL,
+    SMALLNORB_SMALL,
+    cars3d_dir,
+    mpi3d_file,
+    shapes3d_file,
+    smallnorb_dir,
+)
+
+from betavae.data import DatasetFileError, get_dataset
+from betavae.data import smallnorb as norb
+from betavae.data.__main__ import main as data_main
+
+
+@pytest.fixture(autouse=True)
+def no_hang():
+    """A test that blocks (on a FIFO, say) fails after 60 s instead of hanging the suite."""
+
+    def hung(signum, frame):
+        raise TimeoutError("blocked for 60 s: a loader waited on a FIFO or device")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _one_line(exc: pytest.ExceptionInfo) -> str:
+    text = str(exc.value)
+    assert "\n" not in text, text
+    return text
+
+
+# -- 2. hangs: a FIFO or any other non-regular file where a data file is expected ------------------
+
+
+def _fifo(path):
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["x.h5", "x.hdf5", "x.npz", "no_extension"])
+def test_a_fifo_as_a_dataset_file_is_refused(tmp_path, name):
+    fifo = _fifo(tmp_path / name)
+    with pytest.raises(DatasetFileError, match=f"{name}: is a FIFO .*not a regular file") as exc:
+        get_dataset(fifo)
+    _one_line(exc)
+
+
+@pytest.mark.parametrize(
+    "name, file",
+    [("shapes3d", "3dshapes.h5"), ("mpi3d", "mpi3d_toy.npz")],
+)
+def test_a_fifo_as_an_official_file_is_refused(tmp_path, name, file):
+    fifo = _fifo(tmp_path / file)
+    with pytest.raises(DatasetFileError, match=f"{file}: is a FIFO"):
+        get_dataset(name, path=fifo)
+
+
+def test_a_device_or_directory_as_a_dataset_file_is_refused(tmp_path):
+    (tmp_path / "zeros.npz").symlink_to("/dev/zero")  # would stream zeros forever
+    with pytest.raises(DatasetFileError, match="zeros.npz: is a character device"):
+        get_dataset(tmp_path / "zeros.npz")
+    (tmp_path / "dir.h5").mkdir()
+    with pytest.raises(DatasetFileError, match="dir.h5: is a directory, not a regular file"):
+        get_dataset(tmp_path / "dir.h5")
+
+
+def test_the_cli_and_the_trainer_refuse_a_fifo(tmp_path, capsys):
+    from betavae.train import main as train_main
+
+    fifo = _fifo(tmp_path / "x.h5")
+    assert data_main(["info", str(fifo)]) == 2
+    assert data_main(["info", "shapes3d", "--path", str(fifo)]) == 2
+    out = tmp_path / "run"
+    assert train_main(["--data", str(fifo), "--steps", "1", "--quiet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all("x.h5: is a FIFO (named pipe)" in line for line in err), err
+    assert not out.exists()
+
+
+def test_a_fifo_among_the_smallnorb_files_is_refused(tmp_path):
+    directory = smallnorb_dir(tmp_path / "norb")
+    cat = norb.split_file(directory, norb.SPLITS[1], "cat")
+    cat.unlink()
+    _fifo(cat)
+    with pytest.raises(DatasetFileError, match=f"{cat.name}: is a FIFO"):
+        get_dataset("smallnorb", path=directory, factor_sizes=SMALLNORB_SMALL)
+
+
+@pytest.mark.parametrize("which", ["list.txt", "car_001_mesh.mat"])
+def test_a_fifo_among_the_cars3d_files_is_refused(tmp_path, which):
+    directory = cars3d_dir(tmp_path / "cars")
+    (directory / which).unlink()
+    _fifo(directory / which)
+    with pytest.raises(DatasetFileError, match=f"{which}: is a FIFO"):
+        get_dataset("cars3d", path=directory, factor_sizes=CARS3D_SMALL)
+
+
+def test_an_hdf5_link_to_a_fifo_is_refused_without_opening_it(tmp_path):
+    _fifo(tmp_path / "trap.h5")
+    for layout, name in (("dsprites", "imgs"), ("shapes3d", "images")):
+        path = tmp_path / f"{layout}.h5"
+        with h5py.File(path, "w") as f:
+            f[name] = h5py.ExternalLink(str(tmp_path / "trap.h5"), "/data")
+            f.create_dataset("labels", data=np.zeros((2, 6)))
+        with pytest.raises(DatasetFileError, match=f"{layout}.h5: '{name}' is an external link"):
+            get_dataset(path)
+
+
+# -- 3. silent acceptance: HDF5 data that is not this file's own, or was never written ------------
+
+
+def _shapes3d_with(path, images):
+    """A small 3dshapes.h5 whose 'images' entry is made by ``images(f, data)``."""
+    good = shapes3d_file(path.with_name("source.h5"))
+    with h5py.File(good, "r") as src:
+        data, labels = src["images"][...], src["labels"][...]
+    with h5py.File(path, "w") as f:
+        images(f, data)
+        f.create_dataset("labels", data=labels)
+    return path
+
+
+def test_shapes3d_images_that_live_in_another_file_are_refused(tmp_path):
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f.create_dataset("pixels", data=np.zeros((48, 64, 64, 3), np.uint8))
+
+    def external(f, data):
+        f["images"] = h5py.ExternalLink(str(other), "/pixels")
+
+    path = _shapes3d_with(tmp_path / "external.h5", external)
+    with pytest.raises(DatasetFileError, match="external.h5: 'images' is an external link"):
+        get_dataset("shapes3d", path=path, factor_sizes=SHAPES3D_SMALL)
+
+    def soft(f, data):
+        f.create_dataset("elsewhere", data=data)
+        f["images"] = h5py.SoftLink("/elsewhere")
+
+    path = _shapes3d_with(tmp_path / "soft.h5", soft)
+    with pytest.raises(DatasetFileError, match="soft.h5: 'images' is a soft link to '/elsewhere'"):
+        get_dataset(path)
+
+
+def test_a_dsprites_layout_with_linked_latents_is_refused(tmp_path):
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f.create_dataset("classes", data=np.arange(4)[:, None])
+        f.create_dataset("values", data=np.arange(4.0)[:, None])
+    path = tmp_path / "linked.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("imgs", data=np.zeros((4, 64, 64), np.uint8))
+        f["latents"] = h5py.ExternalLink(str(other), "/")
+    with pytest.raises(DatasetFileError, match="linked.h5: 'latents' is an external link"):
+        get_dataset(path)
+    with h5py.File(path, "a") as f:
+        del f["latents"]
+        f.create_group("latents")
+        f["latents/classes"] = h5py.ExternalLink(str(other), "/classes")
+        f.create_dataset("latents/values", data=np.arange(4.0)[:, None])
+    with pytest.raises(DatasetFileError, match="'latents/classes' is an external link"):
+        get_dataset(path)
+
+
+@pytest.mark.parametrize("chunks", [None, (1, 64, 64)])
+def test_images_declared_but_never_written_are_refused(tmp_path, chunks):
+    path = tmp_path / "empty.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("imgs", shape=(4, 64, 64), dtype=np.uint8, chunks=chunks)
+    with pytest.raises(
+        DatasetFileError, match="empty.h5: 'imgs' (was declared but never|has only 0)"
+    ):
+        get_dataset(path)
+
+
+def test_images_partly_written_are_refused(tmp_path):
+    path = tmp_path / "partial.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("imgs", shape=(4, 64, 64), dtype=np.uint8, chunks=(1, 64, 64))[0] = 1
+    with pytest.raises(DatasetFileError, match="partial.h5: 'imgs' has only 1 of its 4 chunks"):
+        get_dataset(path)
+
+
+def test_shapes3d_images_never_written_are_refused(tmp_path):
+    def unwritten(f, data):
+        f.create_dataset("images", shape=data.shape, dtype=np.uint8)
+
+    path = _shapes3d_with(tmp_path / "blank.h5", unwritten)
+    with pytest.raises(DatasetFileError, match="blank.h5: 'images' was declared but never written"):
+        get_dataset("shapes3d", path=path, factor_sizes=SHAPES3D_SMALL)
+
+
+def test_a_fill_value_the_writer_chose_is_data(tmp_path):
+    path = tmp_path / "filled.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("imgs", shape=(2, 64, 64), dtype=np.uint8, fillvalue=1)
+    assert get_dataset(path).images[[0]].max() == 1
+
+
+def test_hdf5_groups_where_datasets_are_expected_are_refused(tmp_path):
+    def group(f, data):
+        f.create_group("images")
+
+    path = _shapes3d_with(tmp_path / "group.h5", group)
+    with pytest.raises(DatasetFileError, match="group.h5: 'images' is a Group, not a dataset"):
+        get_dataset("shapes3d", path=path, factor_sizes=SHAPES3D_SMALL)
+    path = shapes3d_file(tmp_path / "labels.h5")
+    with h5py.File(path, "a") as f:
+        del f["labels"]
+        f.create_group("labels")
+    with pytest.raises(DatasetFileError, match="labels.h5: 'labels' is a Group, not a dataset"):
+        get_dataset("shapes3d", path=path, factor_sizes=SHAPES3D_SMALL)
+    path = tmp_path / "latents.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("imgs", data=np.zeros((2, 64, 64), np.uint8))
+        f.create_group("latents/values")
+        f.create_dataset("latents/classes", data=np.arange(2)[:, None])
+    with pytest.raises(DatasetFileError, match="latents.h5: 'latents/values' is a Group"):
+        get_dataset(path)
+
+
+def test_the_mapped_images_are_the_opened_files_own(tmp_path, monkeypatch):
+    from betavae.data import mapped
+
+    path = shapes3d_file(tmp_path / "s.h5")
+    data = get_dataset("shapes3d", path=path, factor_sizes=SHAPES3D_SMALL)
+    assert data.images.mapped_file == str(path)
+    data = get_dataset("mpi3d", path=mpi3d_file(tmp_path / "m.npz", 48), factor_sizes=MPI3D_SMALL)
+    assert data.images.mapped_file == str(tmp_path / "m.npz")
+    checked = mapped.check_hdf5_storage
+
+    def swap_then_check(f, name, where):  # another file takes the path after it was opened
+        impostor = shapes3d_file(tmp_path / "impostor.h5")
+        os.replace(impostor, path)
+        return checked(f, name, where)
+
+    monkeypatch.setattr(mapped, "check_hdf5_storage", swap_then_check)
+    with pytest.raises(DatasetFileError, match="s.h5: was replaced while it was being read"):
+        get_dataset("shapes3d", path=path, factor_sizes=SHAPES3D_SMALL)
+
+
+def _npz_with_negative_shape(path, key, extra=()):
+    """An .npz whose member ``key`` declares shape (-2, 64, 64) in its .npy header."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((2, 64, 64), np.uint8))
+    raw = buffer.getvalue().replace(b"(2, 64, 64)", b"(-2, 64, 64)")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{key}.npy", raw)
+        for name in extra:
+            archive.writestr(f"{name}.npy", buffer.getvalue())
+    return path
+
+
+def test_npz_headers_with_negative_shapes_are_refused(tmp_path):
+    path = _npz_with_negative_shape(tmp_path / "neg.npz", "images")
+    with pytest.raises(
+        DatasetFileError, match="neg.npz: 'images' declares a negative dimension"
+    ) as exc:
+        get_dataset("mpi3d", path=path, factor_sizes=(1, 1, 1, 1, 1, 1, 2))
+    _one_line(exc)
+    path = _npz_with_negative_shape(
+        tmp_path / "negd.npz", "imgs", extra=("latents_values", "latents_classes")
+    )
+    with pytest.raises(DatasetFileError, match="negd.npz: .*negative dimensions") as exc:
+        get_dataset(path)
+    _one_line(exc)
