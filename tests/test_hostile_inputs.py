@@ -283,3 +283,56 @@ def test_npz_headers_with_negative_shapes_are_refused(tmp_path):
     with pytest.raises(DatasetFileError, match="negd.npz: .*negative dimensions") as exc:
         get_dataset(path)
     _one_line(exc)
+
+
+# -- 3. silent acceptance: factor values that are not numbers, classes that repeat -----------------
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_shapes3d_labels_that_are_not_finite_are_refused(tmp_path, bad):
+    path = shapes3d_file(tmp_path / "nan.h5")
+    with h5py.File(path, "a") as f:
+        f["labels"][5, 3] = bad
+    with pytest.raises(
+        DatasetFileError, match="nan.h5: factor 'scale' has a non-finite label"
+    ) as exc:
+        get_dataset("shapes3d", path=path, factor_sizes=SHAPES3D_SMALL)
+    _one_line(exc)
+
+
+def _dsprites_layout(path, classes, values):
+    n = len(classes)
+    if path.suffix == ".npz":
+        np.savez(
+            path,
+            imgs=np.zeros((n, 64, 64), np.uint8),
+            latents_classes=classes,
+            latents_values=values,
+        )
+    else:
+        with h5py.File(path, "w") as f:
+            f.create_dataset("imgs", data=np.zeros((n, 64, 64), np.uint8))
+            f.create_dataset("latents/classes", data=classes)
+            f.create_dataset("latents/values", data=values)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".h5"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_dsprites_layout_latent_values_that_are_not_finite_are_refused(tmp_path, suffix, bad):
+    classes = np.arange(4)[:, None]
+    values = classes * 0.5
+    values[2, 0] = bad
+    path = _dsprites_layout(tmp_path / f"x{suffix}", classes, values)
+    with pytest.raises(DatasetFileError, match=f"x{suffix}: latent values hold NaN or infinity"):
+        get_dataset(path)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".h5"])
+def test_dsprites_layout_with_repeated_class_rows_is_refused(tmp_path, suffix):
+    classes = np.array([[0, 0], [0, 1], [1, 0], [0, 1]])
+    path = _dsprites_layout(tmp_path / f"dup{suffix}", classes, classes * 1.0)
+    with pytest.raises(
+        DatasetFileError, match=r"images 1 and 3 have the same latent classes \[0, 1\]"
+    ):
+        get_dataset(path)
