@@ -336,3 +336,63 @@ def test_dsprites_layout_with_repeated_class_rows_is_refused(tmp_path, suffix):
         DatasetFileError, match=r"images 1 and 3 have the same latent classes \[0, 1\]"
     ):
         get_dataset(path)
+
+
+# -- SmallNORB: float categories, headers, sizes ---------------------------------------------------
+
+
+def _norb_header(magic: int, dims) -> bytes:
+    import struct
+
+    padded = list(dims) + [1] * max(0, 3 - len(dims))
+    return struct.pack(f"<ii{len(padded)}i", magic, len(dims), *padded)
+
+
+def _norb(tmp_path):
+    directory = smallnorb_dir(tmp_path / "norb")
+    return directory, (lambda kind: norb.split_file(directory, norb.SPLITS[0], kind))
+
+
+def test_smallnorb_category_file_of_floats_is_refused(tmp_path):
+    directory, file = _norb(tmp_path)
+    cat = file("cat")
+    saved = norb.read_norb_matrix(cat)
+    floats = saved.astype(np.float32) + 0.7  # truncation would give the same classes back
+    cat.write_bytes(_norb_header(0x1E3D4C51, floats.shape) + floats.astype("<f4").tobytes())
+    with pytest.raises(DatasetFileError, match=f"{cat.name}: must hold integers .*float32") as exc:
+        get_dataset("smallnorb", path=directory, factor_sizes=SMALLNORB_SMALL)
+    _one_line(exc)
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        (_norb_header(0x1E3D4C54, [1] * 8)[:24], "too short for the header of 8 dimensions"),
+        (_norb_header(0x1E3D4C54, [-4, 4]), r"its header declares a negative dimension"),
+    ],
+    ids=["short", "negative"],
+)
+def test_smallnorb_header_errors_name_the_file(tmp_path, header, message):
+    directory, file = _norb(tmp_path)
+    info = file("info")
+    info.write_bytes(header)
+    with pytest.raises(DatasetFileError, match=f"{info.name}: {message}") as exc:
+        get_dataset("smallnorb", path=directory, factor_sizes=SMALLNORB_SMALL)
+    _one_line(exc)
+
+
+def test_smallnorb_file_larger_than_memory_is_refused_before_reading(tmp_path, monkeypatch):
+    directory, file = _norb(tmp_path)
+    monkeypatch.setattr(norb, "memory_bytes", lambda: 1000)
+    monkeypatch.setattr(type(file("dat")), "read_bytes", lambda self: pytest.fail("read whole"))
+    with pytest.raises(DatasetFileError, match=f"{file('dat').name}: is .* GiB, more than"):
+        get_dataset("smallnorb", path=directory, factor_sizes=SMALLNORB_SMALL)
+
+
+def test_smallnorb_pictures_of_one_pixel_are_refused(tmp_path):
+    directory, file = _norb(tmp_path)
+    dat = file("dat")
+    n = len(norb.read_norb_matrix(dat))
+    dat.write_bytes(_norb_header(0x1E3D4C55, (n, 2, 1, 1)) + bytes(2 * n))
+    with pytest.raises(DatasetFileError, match=f"{dat.name}: holds 1×1-pixel pictures"):
+        get_dataset("smallnorb", path=directory, factor_sizes=SMALLNORB_SMALL)

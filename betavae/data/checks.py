@@ -55,10 +55,11 @@ def memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_shape(path, name: str, shape) -> None:
-    """Refuse a declared array shape with a negative dimension (a damaged or forged header)."""
+def check_shape(path, what: str, shape) -> None:
+    """Refuse a declared array shape with a negative dimension (a damaged or forged header);
+    ``what`` names the array in the message."""
     if any(int(s) < 0 for s in shape):
-        raise DatasetFileError(path, f"{name!r} declares a negative dimension: {tuple(shape)}")
+        raise DatasetFileError(path, f"{what} declares a negative dimension: {tuple(shape)}")
 
 
 def check_picture_size(path, height: int, width: int, minimum: int = 64) -> None:

@@ -57,7 +57,7 @@ def npz_member(path: os.PathLike | str, key: str) -> np.ndarray:
                 )
             info = archive.getinfo(member)
             shape, fortran, dtype, header_len = _npy_header(archive, member)
-            check_shape(path, key, shape)
+            check_shape(path, repr(key), shape)
             if fortran or dtype.hasobject:
                 raise DatasetFileError(path, f"{key!r} must be a C-ordered numeric array")
             if info.compress_type != zipfile.ZIP_STORED:
