@@ -396,3 +396,73 @@ def test_smallnorb_pictures_of_one_pixel_are_refused(tmp_path):
     dat.write_bytes(_norb_header(0x1E3D4C55, (n, 2, 1, 1)) + bytes(2 * n))
     with pytest.raises(DatasetFileError, match=f"{dat.name}: holds 1×1-pixel pictures"):
         get_dataset("smallnorb", path=directory, factor_sizes=SMALLNORB_SMALL)
+
+
+# -- Cars3D: list.txt entries, tiny pictures, unreadable files -------------------------------------
+
+
+def _cars3d_listing(tmp_path, text):
+    directory = cars3d_dir(tmp_path / "cars")
+    (directory / "list.txt").write_text(text)
+    return directory
+
+
+@pytest.mark.parametrize(
+    "listing, message",
+    [
+        ("car_001_mesh\ncar_000_mesh\ncar_001_mesh.mat\n", "line 3 repeats 'car_001_mesh.mat'"),
+        ("car_001_mesh\n{abs}/car_000_mesh\n", "line 2: '/.*' is not a file name"),
+        ("car_001_mesh\n../cars/car_000_mesh\n", "line 2: '../cars/car_000_mesh' is not a file"),
+        ("car_001_mesh\n..\n", "line 2: '..' is not a file name"),
+    ],
+    ids=["repeat", "absolute", "parent", "dotdot"],
+)
+def test_cars3d_list_entries_that_repeat_or_leave_the_directory_are_refused(
+    tmp_path, listing, message
+):
+    directory = _cars3d_listing(tmp_path, listing.format(abs=tmp_path / "cars"))
+    with pytest.raises(DatasetFileError, match=f"list.txt: {message}") as exc:
+        get_dataset("cars3d", path=directory, factor_sizes=CARS3D_SMALL)
+    _one_line(exc)
+
+
+def test_cars3d_one_car_under_two_names_is_refused(tmp_path):
+    directory = _cars3d_listing(tmp_path, "car_001_mesh\nalias\n")
+    (directory / "alias.mat").symlink_to(directory / "car_001_mesh.mat")
+    with pytest.raises(DatasetFileError, match="'alias.mat' and 'car_001_mesh.mat' are the same"):
+        get_dataset("cars3d", path=directory, factor_sizes=CARS3D_SMALL)
+
+
+def test_cars3d_list_that_is_not_utf8_is_refused(tmp_path):
+    directory = cars3d_dir(tmp_path / "cars")
+    (directory / "list.txt").write_bytes(b"car_001_mesh\ncar_\xff\xfe000_mesh\n")
+    with pytest.raises(
+        DatasetFileError, match=r"list.txt: is not UTF-8 text \(byte 0xff at"
+    ) as exc:
+        get_dataset("cars3d", path=directory, factor_sizes=CARS3D_SMALL)
+    _one_line(exc)
+
+
+@pytest.mark.parametrize("side", [0, 1, 32])
+def test_cars3d_pictures_smaller_than_64_pixels_are_refused(tmp_path, side):
+    import scipy.io
+
+    directory = cars3d_dir(tmp_path / "cars")
+    elevations, azimuths, _ = CARS3D_SMALL
+    im = np.zeros((side, side, 3, azimuths, elevations), np.uint8)
+    scipy.io.savemat(directory / "car_000_mesh.mat", {"im": im})
+    with pytest.raises(DatasetFileError, match=f"car_000_mesh.mat: holds {side}×{side}-pixel"):
+        get_dataset("cars3d", path=directory, factor_sizes=CARS3D_SMALL)
+
+
+def test_cars3d_matlab_v73_file_gets_one_line(tmp_path):
+    directory = cars3d_dir(tmp_path / "cars")
+    path = directory / "car_000_mesh.mat"
+    with h5py.File(path, "w", userblock_size=512) as f:  # MATLAB -v7.3 files are HDF5
+        f.create_dataset("im", data=np.zeros((2, 3, 3, 128, 128), np.uint8))
+    header = b"MATLAB 7.3 MAT-file".ljust(116) + bytes(8) + b"\x00\x02" + b"IM"
+    with open(path, "r+b") as f:
+        f.write(header)
+    with pytest.raises(DatasetFileError, match="car_000_mesh.mat: is a MATLAB v7.3") as exc:
+        get_dataset("cars3d", path=directory, factor_sizes=CARS3D_SMALL)
+    _one_line(exc)
