@@ -466,3 +466,37 @@ def test_cars3d_matlab_v73_file_gets_one_line(tmp_path):
     with pytest.raises(DatasetFileError, match="car_000_mesh.mat: is a MATLAB v7.3") as exc:
         get_dataset("cars3d", path=directory, factor_sizes=CARS3D_SMALL)
     _one_line(exc)
+
+
+# -- blobs: widths that render blank or indistinguishable images -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "width, message",
+    [
+        (0.1, r"blob width 0.1 px renders 648 of 1024 images blank"),
+        (0.2, r"blob width 0.2 px renders 4 of 1024 images blank"),
+        (1e6, r"blob width 1e\+06 px renders 1024 positions as only 1 different images"),
+        (float("nan"), r"blob width must be > 0 pixels and finite; got nan"),
+        (float("inf"), r"blob width must be > 0 pixels and finite; got inf"),
+    ],
+)
+def test_blob_widths_that_render_degenerate_images_are_refused(width, message):
+    with pytest.raises(ValueError, match=message):
+        get_dataset("blobs", width=width)
+
+
+@pytest.mark.parametrize("grid", [0, 1, 2.5, 65, 10**6, True])
+def test_blob_grids_out_of_range_are_refused(grid):
+    with pytest.raises(ValueError, match="blob grid must be an integer in"):
+        get_dataset("blobs", grid=grid)
+
+
+def test_training_with_a_blank_blob_width_is_refused(tmp_path, capsys):
+    from betavae.train import main as train_main
+
+    out = tmp_path / "run"
+    argv = ["--data", "blobs", "--blob-width", "0.1", "--steps", "1", "--quiet", "--out", str(out)]
+    assert train_main(argv) == 2
+    assert "blob width 0.1 px renders 648 of 1024 images blank" in capsys.readouterr().err
+    assert not out.exists()
