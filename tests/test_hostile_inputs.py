@@ -500,3 +500,75 @@ def test_training_with_a_blank_blob_width_is_refused(tmp_path, capsys):
     assert train_main(argv) == 2
     assert "blob width 0.1 px renders 648 of 1024 images blank" in capsys.readouterr().err
     assert not out.exists()
+
+
+# -- compute_from_codes: class ids, too few rows, empty codes, float counts ----------------------
+
+
+def test_large_integer_class_ids_stay_distinct():
+    from betavae.metrics import compute_from_codes
+
+    rng = np.random.default_rng(0)
+    ids = np.array([2**53, 2**53 + 1])[rng.integers(0, 2, 300)]  # equal as float64
+    codes = np.stack([ids - 2**53 + 0.01 * rng.normal(size=300), rng.normal(size=300)], 1)
+    result = compute_from_codes("mig", codes, ids[:, None])
+    assert result["factor_entropy"][0] > 0.6 and result["mig"] > 0.9
+
+
+@pytest.mark.parametrize("name", ["mig", "dci", "sap", "modularity_explicitness"])
+@pytest.mark.parametrize("num_train", [1, 2, 3])
+def test_a_handful_of_rows_is_refused(name, num_train):
+    from betavae.metrics import compute_from_codes
+
+    rng = np.random.default_rng(1)
+    codes, factors = rng.normal(size=(60, 3)), rng.integers(0, 3, (60, 2))
+    with pytest.raises(ValueError, match=r"num_train (must be in \[10, 60\]|1 \+|2 \+|3 \+)"):
+        compute_from_codes(name, codes, factors, num_train=num_train)
+    with pytest.raises(ValueError, match="codes have 5 rows; a metric needs at least 10"):
+        compute_from_codes(name, codes[:5], factors[:5])
+
+
+def test_a_factor_constant_in_the_rows_used_is_refused():
+    from betavae.metrics import compute_from_codes
+
+    factors = np.repeat([0, 1], 30)[:, None]  # sorted: the first 40 rows hold 30 zeros, 10 ones
+    codes = np.random.default_rng(2).normal(size=(60, 2))
+    with pytest.raises(ValueError, match="factor 'factor0' takes one value in the 20 first rows"):
+        compute_from_codes("mig", codes, factors, num_train=20)
+    with pytest.raises(ValueError, match="factor 'factor0' takes one value in the 20 test rows"):
+        compute_from_codes("modularity_explicitness", codes[10:], factors[10:], num_train=30)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(num_train=20.0), r"num_train must be an integer; got 20.0 \(float\)"),
+        (dict(num_train=2.5), r"num_train must be an integer; got 2.5"),
+        (dict(num_bins=2.5), r"num_bins must be an integer; got 2.5"),
+        (dict(num_bins=True), r"num_bins must be an integer; got True"),
+        (dict(num_bins=1), r"num_bins must be >= 2; got 1"),
+        (dict(num_train="30"), r"num_train must be an integer; got '30' \(str\)"),
+    ],
+)
+def test_counts_that_are_not_integers_are_refused(params, message):
+    from betavae.metrics import compute_from_codes
+
+    codes, factors = np.zeros((60, 2)), np.tile([0, 1, 2], 20)[:, None]
+    with pytest.raises(ValueError, match=message):
+        compute_from_codes("mig", codes, factors, **params)
+
+
+def test_codes_without_columns_are_refused():
+    from betavae.metrics import compute_from_codes
+
+    with pytest.raises(ValueError, match=r"codes must be an \(N, C\) array .*got shape \(60, 0\)"):
+        compute_from_codes("mig", np.zeros((60, 0)), np.tile([0, 1], 30))
+    with pytest.raises(ValueError, match=r"factors must be an \(N, F\) array .*\(60, 0\)"):
+        compute_from_codes("mig", np.zeros((60, 2)), np.zeros((60, 0)))
+
+
+def test_compute_refuses_float_counts():
+    from betavae.metrics.common import check_counts
+
+    with pytest.raises(ValueError, match="num_bins must be an integer; got 2.5"):
+        check_counts(num_bins=2.5)
