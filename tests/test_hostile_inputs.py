@@ -572,3 +572,41 @@ def test_compute_refuses_float_counts():
 
     with pytest.raises(ValueError, match="num_bins must be an integer; got 2.5"):
         check_counts(num_bins=2.5)
+
+
+# -- reproduce: huge counts are refused before any plan is built -----------------------------------
+
+
+@pytest.mark.parametrize("experiment", ["blobs", "dsprites", "capacity-map", "all"])
+def test_reproduce_refuses_huge_seed_counts_before_planning(
+    tmp_path, capsys, monkeypatch, experiment
+):
+    from betavae.reproduce import EXPERIMENTS, MAX_SEEDS
+    from betavae.reproduce.__main__ import main
+
+    for module in EXPERIMENTS.values():
+        monkeypatch.setattr(module, "runs", lambda *a, **k: pytest.fail("planned first"))
+    out = tmp_path / "report"
+    argv = [experiment, "--seeds", str(10**12), "--budget", "smoke", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"--seeds must be <= {MAX_SEEDS} (runs per model); got 1,000,000,000,000" in err
+    assert not out.exists()
+
+
+def test_reproduce_escape_refuses_huge_seed_counts(tmp_path, capsys):
+    from betavae.reproduce.escape import main
+
+    assert main(["--seeds", str(10**12), "--out", str(tmp_path / "out")]) == 2
+    assert "--seeds must be <= 1000; got 1,000,000,000,000" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_reproduce_creates_nothing_when_only_names_an_unknown_run(tmp_path, capsys):
+    from betavae.reproduce.__main__ import main
+
+    out = tmp_path / "report"
+    argv = ["blobs", "--only", "nope", "--budget", "smoke", "--out", str(out)]
+    assert main(argv) == 2
+    assert "--only: nope not in the plan" in capsys.readouterr().err
+    assert not out.exists()

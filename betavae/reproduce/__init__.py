@@ -27,5 +27,6 @@ DEFAULT_SEEDS = {
     "capacity-map": 2,
 }
 BUDGETS = ("cpu", "paper", "smoke")
+MAX_SEEDS = 1000  # seeds per model: checked before a plan of that many runs is built
 
-__all__ = ["BUDGETS", "DEFAULT_SEEDS", "EXPERIMENTS"]
+__all__ = ["BUDGETS", "DEFAULT_SEEDS", "EXPERIMENTS", "MAX_SEEDS"]

@@ -17,7 +17,7 @@ from ..atomic import atomic_write_text
 from ..devices import resolve_device
 from ..rundir import RunDir
 from ..train import NonFiniteLoss
-from . import BUDGETS, DEFAULT_SEEDS, EXPERIMENTS
+from . import BUDGETS, DEFAULT_SEEDS, EXPERIMENTS, MAX_SEEDS
 from .records import commit
 from .runner import execute, run_state
 
@@ -101,6 +101,8 @@ def reproduce(
     these runs of the plan (the others are neither started nor continued)."""
     if seeds is not None and seeds < 1:
         raise ValueError(f"--seeds must be >= 1; got {seeds}")
+    if seeds is not None and seeds > MAX_SEEDS:  # before a plan of that many runs is built
+        raise ValueError(f"--seeds must be <= {MAX_SEEDS} (runs per model); got {seeds:,}")
     if amp:
         problem = amp_problem(resolve_device("auto"))
         if problem is not None:
@@ -109,7 +111,6 @@ def reproduce(
         raise ValueError(f"--follow-up: {', '.join(names)} has no decision rule (dsprites has)")
     runs_dir = runs_dir or out / "runs"
     figures = out / "figures"
-    (out / "sections").mkdir(parents=True, exist_ok=True)
     command = " ".join(["python -m betavae.reproduce", *sys.argv[1:]]) if sys.argv else ""
     code = commit()  # the code this process imported, noted in every run it trains
     plans = {}  # every plan first, so a wrong --only name is refused before any training
@@ -129,6 +130,7 @@ def reproduce(
                 f"--only: {', '.join(unknown)} not in the plan of {', '.join(names)} at --budget "
                 f"{budget} (planned: {', '.join(planned)})"
             )
+    (out / "sections").mkdir(parents=True, exist_ok=True)  # only once every check has passed
     for name, plan in plans.items():
         module = EXPERIMENTS[name]
         n = seeds or DEFAULT_SEEDS[name]
