@@ -119,7 +119,14 @@ def test_bad_input(tmp_path, capsys):
     assert "--seeds must be >= 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["nonsense"])
-    assert set(EXPERIMENTS) == {"blobs", "generator", "dsprites", "color-dsprites", "chairs"}
+    assert set(EXPERIMENTS) == {
+        "blobs",
+        "generator",
+        "dsprites",
+        "color-dsprites",
+        "chairs",
+        "capacity-map",
+    }
 
 
 def test_map_scores():
