@@ -123,6 +123,13 @@ def test_an_hdf5_link_to_a_fifo_is_refused_without_opening_it(tmp_path):
             get_dataset(path)
 
 
+def test_a_fifo_in_the_cache_is_treated_as_no_cache(tmp_path):
+    from betavae.data import cache
+
+    fifo = _fifo(tmp_path / "dsprites.h5")
+    assert cache.read_checked(fifo, "packed", 1) is None  # regenerated, not waited on
+
+
 # -- 3. silent acceptance: HDF5 data that is not this file's own, or was never written ------------
 
 

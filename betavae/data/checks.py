@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 import h5py
@@ -55,14 +56,14 @@ def memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_shape(path, what: str, shape) -> None:
+def check_shape(path: os.PathLike | str, what: str, shape: Sequence[int]) -> None:
     """Refuse a declared array shape with a negative dimension (a damaged or forged header);
     ``what`` names the array in the message."""
     if any(int(s) < 0 for s in shape):
         raise DatasetFileError(path, f"{what} declares a negative dimension: {tuple(shape)}")
 
 
-def check_picture_size(path, height: int, width: int, minimum: int = 64) -> None:
+def check_picture_size(path: os.PathLike | str, height: int, width: int, minimum: int = 64) -> None:
     """Refuse pictures smaller than ``minimum`` pixels a side: they are resized to 64×64, and a
     0×0, 1×1 or thumbnail picture carries no image to learn from."""
     if min(height, width) < minimum:
@@ -77,7 +78,7 @@ def has_link(group: h5py.Group, name: str) -> bool:
     return name in group.keys()
 
 
-def hard_linked(f: h5py.File, name: str, path) -> h5py.HLObject:
+def hard_linked(f: h5py.File, name: str, path: os.PathLike | str) -> h5py.HLObject:
     """``f[name]`` after checking that every link on the way is a hard link of this file: soft
     and external links may lead to data in other files (or to a FIFO, which blocks)."""
     node, walked = f, []
@@ -118,7 +119,9 @@ def _unwritten(dset: h5py.Dataset) -> str | None:
     return None
 
 
-def check_hdf5_storage(f: h5py.File, name: str, path, fit_memory: bool = False) -> h5py.Dataset:
+def check_hdf5_storage(
+    f: h5py.File, name: str, path: os.PathLike | str, fit_memory: bool = False
+) -> h5py.Dataset:
     """``f[name]`` after checking it is a numeric dataset whose data this file holds and that
     was written (and, with ``fit_memory``, that it fits into memory); DatasetFileError naming
     the file otherwise."""
@@ -145,6 +148,6 @@ def check_hdf5_storage(f: h5py.File, name: str, path, fit_memory: bool = False) 
     return dset
 
 
-def check_hdf5_dataset(f: h5py.File, name: str, path) -> h5py.Dataset:
+def check_hdf5_dataset(f: h5py.File, name: str, path: os.PathLike | str) -> h5py.Dataset:
     """``f[name]`` after :func:`check_hdf5_storage`, including that it fits into memory."""
     return check_hdf5_storage(f, name, path, fit_memory=True)
