@@ -126,7 +126,7 @@ def test_more_bad_input_is_refused():
         compute_from_codes("mig", codes, factors, factor_sizes=[2, 2])
     with pytest.raises(ValueError, match="2 factor_names for 1 factors"):
         compute_from_codes("mig", codes, factors, factor_names=["a", "b"])
-    with pytest.raises(ValueError, match=r"num_train must be in \[1, 10\]"):
+    with pytest.raises(ValueError, match=r"num_train must be in \[10, 10\]"):
         compute_from_codes("mig", codes, factors, num_train=11)
     with pytest.raises(ValueError, match="takes no parameter"):
         compute_from_codes("mig", codes, factors, num_test=3)

@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 
 from .base import GroundTruthData
-from .checks import DatasetFileError, check_hdf5_dataset
+from .checks import DatasetFileError, check_hdf5_dataset, hard_linked, has_link, regular_file
 from .dsprites_render import FACTOR_SIZES as DSPRITES_SIZES
 from .files import dsprites_layout
 from .mpi3d import load_mpi3d
@@ -21,9 +21,7 @@ from .shapes3d import load_shapes3d
 
 def load_file(path: os.PathLike | str) -> GroundTruthData:
     """A dataset from an official-layout ``.npz``/``.h5``/``.hdf5`` file (or a chairs import)."""
-    path = Path(path)
-    if not path.exists():
-        raise DatasetFileError(path, "no such file")
+    path = regular_file(path)
     suffix = path.suffix.lower()
     if suffix == ".npz":
         try:
@@ -47,25 +45,10 @@ def load_file(path: os.PathLike | str) -> GroundTruthData:
     if suffix in (".h5", ".hdf5"):
         try:
             with h5py.File(path, "r") as f:
-                shapes3d_layout = "imgs" not in f and {"images", "labels"} <= set(f.keys())
-            if shapes3d_layout:
+                names = set(f.keys())  # link names, none followed
+            if "imgs" not in names and {"images", "labels"} <= names:
                 return load_shapes3d(path)  # DeepMind's 3dshapes.h5 layout
-            with h5py.File(path, "r") as f:
-                if "imgs" not in f:
-                    raise DatasetFileError(path, "missing dataset 'imgs' (HDF5 layout)")
-                has_latents = "latents" in f
-                if has_latents and (
-                    not isinstance(f["latents"], h5py.Group)
-                    or not {"values", "classes"} <= set(f["latents"].keys())
-                ):
-                    raise DatasetFileError(path, "'latents' must hold 'values' and 'classes'")
-                names = ["imgs"] + (["latents/classes", "latents/values"] if has_latents else [])
-                for name in names:
-                    check_hdf5_dataset(f, name, path)
-                imgs = f["imgs"][...]
-                classes = f["latents/classes"][...] if has_latents else None
-                values = f["latents/values"][...] if has_latents else None
-            return dsprites_layout(path, imgs, classes, values)
+            return dsprites_layout(path, *_hdf5_arrays(path, names))
         except OSError as exc:
             raise DatasetFileError(path, f"not a readable HDF5 file ({exc})") from exc
     raise DatasetFileError(path, f"unknown extension {suffix!r}; expected .npz, .h5 or .hdf5")
@@ -81,3 +64,21 @@ def load_dsprites_official(path: os.PathLike | str) -> GroundTruthData:
         )
     data.name = "dsprites-official"
     return data
+
+
+def _hdf5_arrays(path: Path, names: set[str]) -> tuple:
+    """(imgs, classes, values) of a dSprites-layout HDF5 file (None for absent latents), each
+    dataset checked (stored in this file, written, numeric, fits memory) before it is read."""
+    if "imgs" not in names:
+        raise DatasetFileError(path, "missing dataset 'imgs' (HDF5 layout)")
+    with h5py.File(path, "r") as f:
+        wanted = ["imgs"]
+        if "latents" in names:
+            latents = hard_linked(f, "latents", path)
+            if not isinstance(latents, h5py.Group) or not (
+                has_link(latents, "values") and has_link(latents, "classes")
+            ):
+                raise DatasetFileError(path, "'latents' must hold 'values' and 'classes'")
+            wanted += ["latents/classes", "latents/values"]
+        arrays = [check_hdf5_dataset(f, name, path)[...] for name in wanted]
+    return (*arrays, None, None) if len(arrays) == 1 else tuple(arrays)

@@ -27,8 +27,9 @@ def sha256(array: np.ndarray) -> str:
 
 
 def read_checked(path: Path, key: str, version: int) -> np.ndarray | None:
-    """The cached array, or None when missing, unreadable, stale or failing its checksum."""
-    if not path.exists():
+    """The cached array, or None when missing, not a regular file (a FIFO would block),
+    unreadable, stale or failing its checksum."""
+    if not path.is_file():
         return None
     try:
         with h5py.File(path, "r") as f:

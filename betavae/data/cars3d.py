@@ -10,6 +10,8 @@ directory listing's order differs between machines, which is how object labels g
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,34 +20,96 @@ import scipy.io
 from PIL import Image
 
 from .base import GroundTruthData, ImageStore, grid_classes
-from .checks import DatasetFileError
+from .checks import DatasetFileError, check_picture_size, memory_bytes, regular_file
 from .official import check_count, grid_sizes
 
 FACTOR_NAMES = ("elevation", "azimuth", "object")
 FACTOR_SIZES = (4, 24, 183)
+_MAT_ERRORS = (
+    ValueError,
+    OSError,
+    TypeError,
+    EOFError,
+    KeyError,
+    IndexError,
+    struct.error,
+    zlib.error,
+    scipy.io.matlab.MatReadError,
+)
+
+
+def _listed_names(listing: Path) -> list[str]:
+    """The entries of ``list.txt``, each a plain file name of its directory, none repeated."""
+    regular_file(listing)
+    raw = listing.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetFileError(
+            listing, f"is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})"
+        ) from None
+    names, seen = [], {}
+    for number, line in enumerate(text.splitlines(), 1):
+        name = line.strip()
+        if not name:
+            continue
+        if "/" in name or "\\" in name or name in (".", ".."):
+            raise DatasetFileError(
+                listing,
+                f"line {number}: {name!r} is not a file name in this directory (a path, "
+                "absolute or with '..'); refused",
+            )
+        name = name if name.endswith(".mat") else f"{name}.mat"
+        if name in seen:
+            raise DatasetFileError(
+                listing, f"line {number} repeats {name!r} (line {seen[name]}): one car twice"
+            )
+        seen[name] = number
+        names.append(name)
+    return names
 
 
 def car_files(directory: Path) -> list[Path]:
-    """The car files in ``list.txt`` order (a name may omit ``.mat``)."""
+    """The car files in ``list.txt`` order (a name may omit ``.mat``), each a regular file of
+    ``directory`` named once; two names of one file (links) are refused as a repeat."""
     listing = directory / "list.txt"
-    if not listing.is_file():
+    if not listing.exists():
         raise DatasetFileError(
             directory, "no list.txt: it fixes which car is object k (a directory listing does not)"
         )
-    names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
-    files = [directory / (n if n.endswith(".mat") else f"{n}.mat") for n in names]
-    missing = [f.name for f in files if not f.is_file()]
+    files = [directory / name for name in _listed_names(listing)]
+    missing = [f.name for f in files if not f.exists()]
     if missing:
         raise DatasetFileError(listing, f"names {len(missing)} missing files, e.g. {missing[:3]}")
+    seen = {}
+    for f in files:
+        st = regular_file(f).stat()
+        first = seen.setdefault((st.st_dev, st.st_ino), f.name)
+        if first != f.name:
+            raise DatasetFileError(listing, f"{f.name!r} and {first!r} are the same file")
     return files
+
+
+def _load_mat(path: Path) -> dict:
+    """The arrays of one MATLAB file; any failure is a DatasetFileError naming it."""
+    if path.stat().st_size > memory_bytes():
+        raise DatasetFileError(path, "is larger than this machine's memory (not a car file?)")
+    try:
+        return scipy.io.loadmat(path)
+    except NotImplementedError:  # scipy reads MATLAB up to v7; v7.3 files are HDF5
+        raise DatasetFileError(
+            path, "is a MATLAB v7.3 (HDF5) file, which scipy cannot read; save it with -v7"
+        ) from None
+    except MemoryError:
+        raise DatasetFileError(path, "holds more than this machine's memory") from None
+    except _MAT_ERRORS as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatasetFileError(path, f"not a readable MATLAB file ({problem})") from None
 
 
 def _car_images(path: Path, elevations: int, azimuths: int) -> np.ndarray:
     """``(elevations, azimuths, 64, 64, 3)`` uint8 of one car file."""
-    try:
-        contents = scipy.io.loadmat(path)
-    except (ValueError, OSError, TypeError, scipy.io.matlab.MatReadError) as exc:
-        raise DatasetFileError(path, f"not a readable MATLAB file ({exc})") from exc
+    contents = _load_mat(path)
     if "im" not in contents:
         raise DatasetFileError(path, "holds no array 'im'")
     im = contents["im"]
@@ -54,6 +118,7 @@ def _car_images(path: Path, elevations: int, azimuths: int) -> np.ndarray:
             path,
             f"'im' must be (H, W, 3, {azimuths}, {elevations}) uint8; got {im.shape} {im.dtype}",
         )
+    check_picture_size(path, im.shape[0], im.shape[1])
     out = np.empty((elevations, azimuths, 64, 64, 3), np.uint8)
     for e in range(elevations):
         for a in range(azimuths):

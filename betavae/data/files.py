@@ -51,6 +51,29 @@ def _store(imgs: np.ndarray) -> ImageStore:
     return ImageStore(imgs.shape, packed=torch.from_numpy(packed))
 
 
+def _check_latents(path, classes: np.ndarray, values: np.ndarray) -> None:
+    """Refuse non-finite latent values and two images with the same latent classes (a lookup by
+    classes could only ever find one of them)."""
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        row, k = (int(i) for i in bad[0])
+        raise DatasetFileError(
+            path, f"latent values hold NaN or infinity (image {row}, factor {k}: {values[row, k]})"
+        )
+    if classes.shape[1] == 0:
+        return
+    order = np.lexsort(classes.T[::-1])
+    same = (classes[order[1:]] == classes[order[:-1]]).all(axis=1)
+    if same.any():
+        i = int(np.argmax(same))
+        a, b = sorted((int(order[i]), int(order[i + 1])))
+        raise DatasetFileError(
+            path,
+            f"images {a} and {b} have the same latent classes {classes[a].tolist()}; each image "
+            "must have its own combination",
+        )
+
+
 def dsprites_layout(path, imgs, classes, values) -> GroundTruthData:
     """A dataset from the arrays of a dSprites-layout file (``imgs``, and the latents' classes and
     values or None), checked; binary images bit-packed."""
@@ -69,7 +92,10 @@ def dsprites_layout(path, imgs, classes, values) -> GroundTruthData:
             full_grid=False,
         )
     classes = np.asarray(classes)
-    values = np.asarray(values, dtype=np.float64)
+    try:
+        values = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DatasetFileError(path, "latent values must be numbers") from None
     if classes.ndim != 2 or classes.shape[0] != len(imgs) or values.shape != classes.shape:
         raise DatasetFileError(
             path,
@@ -79,6 +105,7 @@ def dsprites_layout(path, imgs, classes, values) -> GroundTruthData:
     if not np.issubdtype(classes.dtype, np.integer) or (classes < 0).any():
         raise DatasetFileError(path, "latent classes must be non-negative integers")
     classes = classes.astype(np.int64)
+    _check_latents(path, classes, values)
     sizes = (classes.max(axis=0) + 1).tolist()
     names = DSPRITES_NAMES if sizes == DSPRITES_SIZES else [f"factor{k}" for k in range(len(sizes))]
     full = int(np.prod(sizes)) == len(imgs) and np.array_equal(classes, grid_classes(sizes))

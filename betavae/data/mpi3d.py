@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from .base import GroundTruthData, ImageStore, grid_classes
-from .checks import DatasetFileError
+from .checks import DatasetFileError, regular_file
 from .mapped import npz_member
 from .official import check_count, grid_sizes
 
@@ -51,9 +50,7 @@ def load_mpi3d(
     path: os.PathLike | str, factor_sizes: Sequence[int] | None = None
 ) -> GroundTruthData:
     """MPI3D from an official .npz; ``factor_sizes`` replaces the release grid (tests only)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetFileError(path, "no such file (expected mpi3d_toy/realistic/real.npz)")
+    path = regular_file(path, " (expected mpi3d_toy/realistic/real.npz)")
     images = npz_member(path, "images")
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (64, 64, 3):
         raise DatasetFileError(

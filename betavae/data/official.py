@@ -35,7 +35,14 @@ def check_count(path, n: int, sizes: Sequence[int], what: str = "images") -> Non
 
 def classes_from_labels(path, labels: np.ndarray, sizes: Sequence[int], names) -> np.ndarray:
     """``(N, K)`` int64 classes: each label column's distinct values, in increasing order, are
-    its classes; a column with another number of distinct values than its factor is refused."""
+    its classes; a column with another number of distinct values than its factor, or with NaN
+    or infinite values, is refused."""
+    bad = ~np.isfinite(labels)
+    if bad.any():
+        row, k = (int(i[0]) for i in np.nonzero(bad))
+        raise DatasetFileError(
+            path, f"factor {names[k]!r} has a non-finite label {labels[row, k]} (image {row})"
+        )
     classes = np.empty(labels.shape, np.int64)
     for k, (size, name) in enumerate(zip(sizes, names)):
         values, inverse = np.unique(labels[:, k], return_inverse=True)

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import h5py
 import numpy as np
 
 from .base import GroundTruthData, ImageStore
-from .checks import DatasetFileError, check_hdf5_dataset
+from .checks import (
+    DatasetFileError,
+    check_hdf5_dataset,
+    check_hdf5_storage,
+    has_link,
+    regular_file,
+)
 from .mapped import hdf5_array
 from .official import check_count, check_grid_order, classes_from_labels, grid_sizes
 
@@ -28,23 +33,22 @@ def load_shapes3d(
     path: os.PathLike | str, factor_sizes: Sequence[int] | None = None
 ) -> GroundTruthData:
     """Shapes3D from ``3dshapes.h5``; ``factor_sizes`` replaces the official grid (tests only)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetFileError(path, "no such file (expected DeepMind's 3dshapes.h5)")
+    path = regular_file(path, " (expected DeepMind's 3dshapes.h5)")
     sizes = grid_sizes(path, FACTOR_SIZES, factor_sizes)
     try:
         with h5py.File(path, "r") as f:
-            missing = [k for k in ("images", "labels") if k not in f]
+            missing = [k for k in ("images", "labels") if not has_link(f, k)]
             if missing:
                 hint = (
                     " (a dSprites-layout file? use --data with the file path)"
-                    if "imgs" in f
+                    if has_link(f, "imgs")
                     else ""
                 )
                 raise DatasetFileError(
                     path, f"missing {missing}; 3dshapes.h5 holds 'images' and 'labels'{hint}"
                 )
-            images, labels = check_hdf5_dataset(f, "images", path), f["labels"]
+            images = check_hdf5_storage(f, "images", path)  # mapped, or read if it fits
+            labels = check_hdf5_dataset(f, "labels", path)
             n = images.shape[0] if images.ndim else 0
             if images.dtype != np.uint8 or images.shape[1:] != (64, 64, 3):
                 raise DatasetFileError(
@@ -56,7 +60,7 @@ def load_shapes3d(
                     path, f"'labels' must be ({n}, 6) float; got {labels.shape} {labels.dtype}"
                 )
             check_count(path, n, sizes)
-            values = check_hdf5_dataset(f, "labels", path)[...].astype(np.float64)
+            values = labels[...].astype(np.float64)
             pixels = hdf5_array(path, f, "images")
     except OSError as exc:
         raise DatasetFileError(path, f"not a readable HDF5 file ({exc})") from exc

@@ -13,6 +13,7 @@ number of dimensions, at least three int32 sizes, then the data."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ import torch
 from PIL import Image
 
 from .base import GroundTruthData, ImageStore
-from .checks import DatasetFileError
+from .checks import DatasetFileError, check_picture_size, check_shape, memory_bytes, regular_file
 from .official import grid_order, grid_sizes
 
 FACTOR_NAMES = ("category", "instance", "elevation", "azimuth", "lighting")
@@ -42,28 +43,51 @@ def split_file(directory: Path, split: str, kind: str) -> Path:
 
 
 def read_norb_matrix(path: Path) -> np.ndarray:
-    """One NORB binary matrix (see the module docstring)."""
-    if not path.is_file():
-        raise DatasetFileError(path, "no such file (one of the six official SmallNORB files)")
-    raw = path.read_bytes()
-    if len(raw) < 20:
-        raise DatasetFileError(path, "too short for a NORB matrix header")
-    magic, ndim = (int(v) for v in np.frombuffer(raw, "<i4", 2))
-    if magic not in _TYPES:
+    """One NORB binary matrix (see the module docstring); its size is checked against the
+    machine's memory and its header against its length before the data are read."""
+    regular_file(path, " (one of the six official SmallNORB files)")
+    size = path.stat().st_size
+    if size > memory_bytes():
         raise DatasetFileError(
-            path, f"unknown NORB magic number {magic:#x} (gzipped? uncompress the .gz first)"
+            path,
+            f"is {size / 2**30:,.1f} GiB, more than this machine's "
+            f"{memory_bytes() / 2**30:,.1f} GiB of memory (not a SmallNORB file?)",
         )
-    if not 1 <= ndim <= 8:
-        raise DatasetFileError(path, f"a NORB matrix of {ndim} dimensions is not supported")
-    header = 8 + 4 * max(3, ndim)
-    dims = tuple(int(v) for v in np.frombuffer(raw, "<i4", ndim, 8))
-    dtype = np.dtype(_TYPES[magic])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise DatasetFileError(
-            path, f"holds {len(raw) - header:,} data bytes; its header {dims} needs {expected:,}"
-        )
-    return np.frombuffer(raw, dtype.newbyteorder("<"), offset=header).reshape(dims)
+    with open(path, "rb") as f:
+        head = f.read(8 + 4 * 8)
+        if len(head) < 20:
+            raise DatasetFileError(path, "too short for a NORB matrix header")
+        magic, ndim = (int(v) for v in np.frombuffer(head, "<i4", 2))
+        if magic not in _TYPES:
+            raise DatasetFileError(
+                path, f"unknown NORB magic number {magic:#x} (gzipped? uncompress the .gz first)"
+            )
+        if not 1 <= ndim <= 8:
+            raise DatasetFileError(path, f"a NORB matrix of {ndim} dimensions is not supported")
+        header = 8 + 4 * max(3, ndim)
+        if len(head) < header:
+            raise DatasetFileError(path, f"too short for the header of {ndim} dimensions")
+        dims = tuple(int(v) for v in np.frombuffer(head, "<i4", ndim, 8))
+        check_shape(path, "its header", dims)
+        dtype = np.dtype(_TYPES[magic]).newbyteorder("<")
+        expected = math.prod(dims) * dtype.itemsize
+        if size - header != expected:
+            raise DatasetFileError(
+                path, f"holds {size - header:,} data bytes; its header {dims} needs {expected:,}"
+            )
+        f.seek(header)
+        data = f.read(expected)
+    if len(data) != expected:
+        raise DatasetFileError(path, "changed size while it was read")
+    return np.frombuffer(data, dtype).reshape(dims)
+
+
+def _integers(path: Path, matrix: np.ndarray) -> np.ndarray:
+    """A category or info matrix as int64; one of floats is refused (truncating would invent
+    classes)."""
+    if matrix.dtype.kind not in "iu":
+        raise DatasetFileError(path, f"must hold integers (int32); got {matrix.dtype}")
+    return matrix.astype(np.int64)
 
 
 def _resized(pictures: np.ndarray) -> np.ndarray:
@@ -84,28 +108,24 @@ def load_smallnorb(
     sizes = grid_sizes(directory, FACTOR_SIZES, factor_sizes)
     images, factors = [], []
     for split in SPLITS:
-        dat = read_norb_matrix(split_file(directory, split, "dat"))
-        cat = read_norb_matrix(split_file(directory, split, "cat"))
-        info = read_norb_matrix(split_file(directory, split, "info"))
+        dat_file, cat_file, info_file = (
+            split_file(directory, split, kind) for kind in ("dat", "cat", "info")
+        )
+        dat = read_norb_matrix(dat_file)
+        cat = _integers(cat_file, read_norb_matrix(cat_file))
+        info = _integers(info_file, read_norb_matrix(info_file))
         n = len(dat)
         if dat.dtype != np.uint8 or dat.ndim != 4 or dat.shape[1] != 2:
-            raise DatasetFileError(
-                split_file(directory, split, "dat"), f"must be (N, 2, H, W) uint8; got {dat.shape}"
-            )
-        if cat.shape != (n,) or info.shape != (n, 4):
-            raise DatasetFileError(
-                split_file(directory, split, "info"),
-                f"cat {cat.shape} and info {info.shape} must be ({n},) and ({n}, 4)",
-            )
-        info = info.astype(np.int64)
+            raise DatasetFileError(dat_file, f"must be (N, 2, H, W) uint8; got {dat.shape}")
+        check_picture_size(dat_file, dat.shape[2], dat.shape[3])
+        if cat.shape != (n,):
+            raise DatasetFileError(cat_file, f"must be ({n},) like its images; got {cat.shape}")
+        if info.shape != (n, 4):
+            raise DatasetFileError(info_file, f"must be ({n}, 4) like its images; got {info.shape}")
         azimuth = info[:, 2]
         if (azimuth % 2).any():
-            raise DatasetFileError(
-                split_file(directory, split, "info"), "azimuths must be even (0, 2, …, 34)"
-            )
-        factors.append(
-            np.stack([cat.astype(np.int64), info[:, 0], info[:, 1], azimuth // 2, info[:, 3]], 1)
-        )
+            raise DatasetFileError(info_file, "azimuths must be even (0, 2, …, 34)")
+        factors.append(np.stack([cat, info[:, 0], info[:, 1], azimuth // 2, info[:, 3]], 1))
         images.append(_resized(dat[:, 0]))
     classes = np.concatenate(factors)
     order = grid_order(directory, classes, sizes, FACTOR_NAMES)

@@ -5,6 +5,7 @@ whole datasets, histogram discretisation, and mutual information / entropy of di
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -175,6 +176,9 @@ def standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def check_counts(**counts: int) -> None:
+    """Each count must be an integer >= 1 (a float such as 2.5 is refused, not truncated)."""
     for name, value in counts.items():
-        if int(value) < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"{name} must be an integer; got {value!r}")
+        if value < 1:
             raise ValueError(f"{name} must be >= 1; got {value}")

@@ -13,11 +13,15 @@ Factors are classes (any values: each column's distinct values, in order, are it
 ``continuous=True``: then SAP uses its continuous branch (squared correlation) on the values and
 the others cut each factor into ``FACTOR_BINS`` equal-width bins, as the codes are cut. A factor
 with one value (or ``factor_sizes`` 1) carries no information and is skipped, as ``compute`` skips
-it. BetaVAE and FactorVAE intervene on factors and need an encoder: use ``compute``.
+it. Integer factors stay integers (a float cast would merge large class ids). At least
+``MIN_ROWS`` rows are used for each estimate, and every scored factor must vary within them:
+fewer, or a factor constant there, give a number that measures nothing, so they are refused.
+BetaVAE and FactorVAE intervene on factors and need an encoder: use ``compute``.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,17 +32,54 @@ from .common import discretize
 FROM_CODES = ("mig", "dci", "sap", "modularity_explicitness")
 NEED_ENCODER = ("beta_vae", "factor_vae")
 FACTOR_BINS = 20  # equal-width bins of a continuous factor (MIG, DCI, modularity/explicitness)
+MIN_ROWS = 10  # rows a metric is estimated from (training and test rows each): fewer is noise
 
 
-def _as_matrix(array, what: str) -> np.ndarray:
-    out = np.asarray(array, dtype=np.float64)
+def _as_matrix(array, what: str, keep_integers: bool = False) -> np.ndarray:
+    """``(N, D)`` float64 (integers kept as int64 with ``keep_integers``: a float64 cast would
+    merge large class ids), finite, with at least one row and one column."""
+    out = np.asarray(array)
+    if keep_integers and out.dtype.kind in "biu":
+        out = out.astype(np.uint64 if out.dtype.kind == "u" else np.int64)
+    else:
+        try:
+            out = out.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{what} must be numbers; got dtype {out.dtype}") from None
     if out.ndim == 1:
         out = out[:, None]
-    if out.ndim != 2 or len(out) == 0:
-        raise ValueError(f"{what} must be an (N, {what[0].upper()}) array; got shape {out.shape}")
-    if not np.isfinite(out).all():
+    if out.ndim != 2 or len(out) == 0 or out.shape[1] == 0:
+        raise ValueError(
+            f"{what} must be an (N, {what[0].upper()}) array with N, {what[0].upper()} >= 1; "
+            f"got shape {out.shape}"
+        )
+    if out.dtype.kind == "f" and not np.isfinite(out).all():
         raise ValueError(f"{what} hold NaN or infinite values")
     return out
+
+
+def _count(params: dict, key: str, default: int | None, low: int) -> int | None:
+    """Integer parameter ``key`` (>= ``low``); a float, bool or string is refused."""
+    value = params.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{key} must be an integer; got {value!r} ({type(value).__name__})")
+    if value < low:
+        raise ValueError(f"{key} must be >= {low}; got {value}")
+    return int(value)
+
+
+def _check_varies(classes: np.ndarray, rows: slice, names: list[str], which: str) -> None:
+    """Each scored factor must take two classes or more in ``rows``: else its score is undefined
+    (MIG 0, explicitness NaN), not a measurement."""
+    part = classes[rows]
+    for k, name in enumerate(names):
+        if len(np.unique(part[:, k])) < 2:
+            raise ValueError(
+                f"factor {name!r} takes one value in the {len(part)} {which} rows: nothing to "
+                "score there (give more rows, or shuffle them)"
+            )
 
 
 def _factor_classes(factors: np.ndarray, factor_sizes, continuous: bool) -> np.ndarray:
@@ -71,9 +112,10 @@ def _split(n: int, num_train: int | None, num_test: int | None) -> tuple[int, in
         num_test = n - num_train
     elif num_train is None:
         num_train = n - num_test
-    if num_train < 1 or num_test < 1 or num_train + num_test > n:
+    if num_train < MIN_ROWS or num_test < MIN_ROWS or num_train + num_test > n:
         raise ValueError(
-            f"num_train {num_train} + num_test {num_test} must be >= 1 each and fit the {n} rows"
+            f"num_train {num_train} + num_test {num_test} must be >= {MIN_ROWS} each and fit "
+            f"the {n} rows"
         )
     return num_train, num_test
 
@@ -98,9 +140,12 @@ def compute_from_codes(
         )
     if name not in FROM_CODES:
         raise ValueError(f"unknown metric {name!r}; from codes: {list(FROM_CODES)}")
-    codes, values = _as_matrix(codes, "codes"), _as_matrix(factors, "factors")
+    codes = _as_matrix(codes, "codes")
+    values = _as_matrix(factors, "factors", keep_integers=not continuous)
     if len(codes) != len(values):
         raise ValueError(f"codes have {len(codes)} rows, factors {len(values)}")
+    if len(codes) < MIN_ROWS:
+        raise ValueError(f"codes have {len(codes)} rows; a metric needs at least {MIN_ROWS}")
     names = list(factor_names) if factor_names is not None else None
     if names is not None and len(names) != values.shape[1]:
         raise ValueError(f"{len(names)} factor_names for {values.shape[1]} factors")
@@ -117,18 +162,24 @@ def compute_from_codes(
     unknown = sorted(set(params) - {"num_train", "num_test", "num_bins", "classifier", "n_jobs"})
     if unknown or (name == "mig" and "num_test" in params):
         raise ValueError(f"{name} from codes takes no parameter {unknown or ['num_test']}")
+    classifier = params.get("classifier", "gbt")
+    if classifier not in dci.CLASSIFIERS:
+        raise ValueError(f"classifier must be one of {dci.CLASSIFIERS}; got {classifier!r}")
     n_jobs = params.get("n_jobs", -1)
+    num_bins = _count(params, "num_bins", 20, 2)
     if name == "mig":
-        n = params.get("num_train", len(codes))
-        if not 1 <= n <= len(codes):
-            raise ValueError(f"num_train must be in [1, {len(codes)}]; got {n}")
-        return mig.from_codes(codes[:n], classes[:n], names, params.get("num_bins", 20))
-    n_train, n_test = _split(len(codes), params.get("num_train"), params.get("num_test"))
+        n = _count(params, "num_train", len(codes), 1)
+        if not MIN_ROWS <= n <= len(codes):
+            raise ValueError(f"num_train must be in [{MIN_ROWS}, {len(codes)}]; got {n}")
+        _check_varies(classes, slice(0, n), names, "first")
+        return mig.from_codes(codes[:n], classes[:n], names, num_bins)
+    n_train, n_test = _split(
+        len(codes), _count(params, "num_train", None, 1), _count(params, "num_test", None, 1)
+    )
     train, test = slice(0, n_train), slice(n_train, n_train + n_test)
+    _check_varies(classes, train, names, "training")
+    _check_varies(classes, test, names, "test")
     if name == "dci":
-        classifier = params.get("classifier", "gbt")
-        if classifier not in dci.CLASSIFIERS:
-            raise ValueError(f"classifier must be one of {dci.CLASSIFIERS}; got {classifier!r}")
         split = (codes[train], classes[train], codes[test], classes[test])
         return {**dci.from_codes(*split, classifier, seed, n_jobs), "factor_names": names}
     if name == "sap":
@@ -136,4 +187,4 @@ def compute_from_codes(
         split = (codes[train], target[train], codes[test], target[test])
         return {**sap.from_codes(*split, continuous, n_jobs), "factor_names": names}
     split = (codes[train], classes[train], codes[test], classes[test])
-    return modularity_explicitness.from_codes(*split, names, params.get("num_bins", 20), seed)
+    return modularity_explicitness.from_codes(*split, names, num_bins, seed)

@@ -54,5 +54,6 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 DEFAULT_SEEDS = {name: e.default_seeds for name, e in EXPERIMENTS.items()}
 BUDGETS = ("cpu", "paper", "smoke")
+MAX_SEEDS = 1000  # seeds per model: checked before a plan of that many runs is built
 
-__all__ = ["BUDGETS", "DEFAULT_SEEDS", "EXPERIMENTS", "Experiment"]
+__all__ = ["BUDGETS", "DEFAULT_SEEDS", "EXPERIMENTS", "MAX_SEEDS", "Experiment"]

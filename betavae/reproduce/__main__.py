@@ -17,12 +17,11 @@ from ..atomic import atomic_write_text
 from ..devices import resolve_device
 from ..rundir import RunDir
 from ..train import NonFiniteLoss
-from . import BUDGETS, DEFAULT_SEEDS, EXPERIMENTS
+from . import BUDGETS, DEFAULT_SEEDS, EXPERIMENTS, MAX_SEEDS
 from .records import commit
 from .runner import execute, run_state
 
 SCHEDULE_KEYS = ("steps", "c_steps", "batch_size")
-MAX_SEEDS = 100  # seeds per model: more is a typo, not a sitting (each is an hour or more)
 
 
 def schedule_lines(name: str, budget: str, seeds: int) -> list[str]:
@@ -102,8 +101,8 @@ def reproduce(
     these runs of the plan (the others are neither started nor continued)."""
     if seeds is not None and seeds < 1:
         raise ValueError(f"--seeds must be >= 1; got {seeds}")
-    if seeds is not None and seeds > MAX_SEEDS:
-        raise ValueError(f"--seeds must be <= {MAX_SEEDS}; got {seeds:,}")
+    if seeds is not None and seeds > MAX_SEEDS:  # before a plan of that many runs is built
+        raise ValueError(f"--seeds must be <= {MAX_SEEDS} (runs per model); got {seeds:,}")
     if amp:
         problem = amp_problem(resolve_device("auto"))
         if problem is not None:
@@ -111,9 +110,9 @@ def reproduce(
     if follow_up and not any(EXPERIMENTS[n].follow_ups for n in names):
         raise ValueError(f"--follow-up: {', '.join(names)} has no decision rule (dsprites has)")
     runs_dir = runs_dir or out / "runs"
-    (out / "sections").mkdir(parents=True, exist_ok=True)
     code = commit()  # the code this process imported, noted in every run it trains
     plans = plan(names, budget, seeds, out, data, follow_up, only)
+    (out / "sections").mkdir(parents=True, exist_ok=True)  # only once every check has passed
     for name, runs in plans.items():
         start = time.perf_counter()
         experiment = EXPERIMENTS[name]

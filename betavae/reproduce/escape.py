@@ -19,6 +19,7 @@ import torch
 
 from ..atomic import atomic_write_text
 from ..data import get_dataset
+from . import MAX_SEEDS
 from .analysis import markdown_table
 from .runner import Run, execute, read_metrics
 
@@ -103,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.steps < 1:
         print("error: --seeds and --steps must be >= 1", file=sys.stderr)
+        return 2
+    if args.seeds > MAX_SEEDS:
+        print(f"error: --seeds must be <= {MAX_SEEDS}; got {args.seeds:,}", file=sys.stderr)
         return 2
     path, passed = check(
         args.seeds,
