@@ -591,8 +591,13 @@ def test_reproduce_refuses_huge_seed_counts_before_planning(
     from betavae.reproduce import EXPERIMENTS, MAX_SEEDS
     from betavae.reproduce.__main__ import main
 
-    for module in EXPERIMENTS.values():
-        monkeypatch.setattr(module, "runs", lambda *a, **k: pytest.fail("planned first"))
+    import dataclasses
+
+    for name, experiment_ in list(EXPERIMENTS.items()):
+        unplannable = dataclasses.replace(
+            experiment_, runs=lambda *a, **k: pytest.fail("planned first")
+        )
+        monkeypatch.setitem(EXPERIMENTS, name, unplannable)
     out = tmp_path / "report"
     argv = [experiment, "--seeds", str(10**12), "--budget", "smoke", "--out", str(out)]
     assert main(argv) == 2
