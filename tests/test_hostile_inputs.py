@@ -588,10 +588,10 @@ def test_compute_refuses_float_counts():
 def test_reproduce_refuses_huge_seed_counts_before_planning(
     tmp_path, capsys, monkeypatch, experiment
 ):
+    import dataclasses
+
     from betavae.reproduce import EXPERIMENTS, MAX_SEEDS
     from betavae.reproduce.__main__ import main
-
-    import dataclasses
 
     for name, experiment_ in list(EXPERIMENTS.items()):
         unplannable = dataclasses.replace(
