@@ -34,10 +34,11 @@ def save(run_dir: Path, state: dict) -> Path:
     try:
         with atomic_path(path) as tmp:
             torch.save({**state, "version": CHECKPOINT_VERSION}, tmp)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
         raise CheckpointError(
-            f"{path}: cannot write the checkpoint ({exc.strerror or exc}); the previous "
-            "checkpoint, if any, is kept unchanged"
+            f"{path}: cannot write the checkpoint ({reason}); the previous checkpoint, if any, "
+            "is kept unchanged"
         ) from exc
     return path
 

@@ -74,6 +74,14 @@ class TrainConfig:
         ill-typed fields."""
         return cls(**checked_fields(values))
 
+    def check_resume_target(self) -> None:
+        """--out beside --resume must name the same directory."""
+        if self.resume and self.out and Path(self.out).resolve() != Path(self.resume).resolve():
+            raise ValueError(
+                f"--resume {self.resume} continues that directory; --out {self.out} contradicts "
+                "it (drop --out, or start a new run with --out alone)"
+            )
+
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
         if self.preset not in PRESETS:
@@ -126,11 +134,7 @@ class TrainConfig:
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be <= {limit:,}; got {getattr(self, name):,}"
                 )
-        if self.resume and self.out and Path(self.out).resolve() != Path(self.resume).resolve():
-            raise ValueError(
-                f"--resume {self.resume} continues that directory; --out {self.out} contradicts "
-                "it (drop --out, or start a new run with --out alone)"
-            )
+        self.check_resume_target()
         if self.data in FILE_DATASETS and not self.data_path:
             raise ValueError(
                 f"--data {self.data} is read from its official files: add --data-path PATH "
@@ -174,7 +178,16 @@ def checked_fields(values: dict, where: str = "config") -> dict:
 
 
 # Bounds that keep a typo from turning into an out-of-memory traceback minutes later.
-LIMITS = {"batch_size": 16_384, "latent_dim": 1024, "factor_dims": 64, "steps": 10**9}
+LIMITS = {
+    "batch_size": 16_384,
+    "latent_dim": 1024,
+    "factor_dims": 64,
+    "steps": 10**9,
+    # weights so large that the loss overflows float32 within a step (1e308 did)
+    "gamma": 1_000_000,
+    "beta": 1_000_000,
+    "c_max": 10_000,
+}
 NAMED_DATASETS = tuple(GENERATED)  # generated here
 FILE_DATASETS = tuple(OFFICIAL_FILES)  # named, read from --data-path
 _FIELD_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple}
@@ -280,7 +293,10 @@ def config_from(flags: dict) -> TrainConfig:
     if values.get("data_path") and Path(values["data_path"]).exists():
         values["data_path"] = str(Path(values["data_path"]).resolve())
     config = TrainConfig(**values)
-    config.validate()
+    if config.resume:  # the flags are checked against the checkpoint's config, not the preset's
+        config.check_resume_target()  # (betavae.rundir.open_for_resume validates the merge)
+    else:
+        config.validate()
     return config
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -195,6 +196,7 @@ def evaluate(
         if data_name in OFFICIAL_FILES and not data_path:
             data_path = located(data_name)  # downloaded with python -m betavae.data download
         data = get_dataset(data_name, path=data_path if data_name in OFFICIAL_FILES else None)
+    checked_log(run_dir)  # before anything is computed
     config, vae, data, step = load_trained(run_dir, dev, data, data_path=data_path)
     vae = image_model(run_dir, config, vae)
     out = eval_dir(run_dir)
@@ -206,6 +208,32 @@ def evaluate(
     finally:
         shutil.rmtree(fresh, ignore_errors=True)  # a failed evaluation leaves nothing behind
     return out
+
+
+def checked_log(run_dir: Path) -> list[dict]:
+    """A run directory's metrics.jsonl records, each checked to hold what the KL curves read
+    (finite numbers of the right type); ValueError naming the file and the record otherwise. A
+    model file has no log: []."""
+    if not run_dir.is_dir():
+        return []
+    records = RunDir(run_dir).read_metrics()
+    for record in records:
+        per_latent = record.get("kl_per_latent")
+        values = [record.get("capacity", 0.0), record.get("kl"), *(per_latent or [])]
+        if (
+            not isinstance(per_latent, list)
+            or len(per_latent) != len(records[0].get("kl_per_latent") or [])
+            or not all(_finite_number(v) for v in values)
+        ):
+            raise ValueError(
+                f"{RunDir(run_dir).metrics_path}: the record of step {record['step']} does not "
+                "hold finite numbers in 'kl', 'kl_per_latent' and 'capacity' (damaged log)"
+            )
+    return records
+
+
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def eval_dir(path: Path) -> Path:
@@ -286,7 +314,7 @@ def _evaluate_into(out, run_dir, vae, data, step, names, params, samples, seed, 
     )
     viz.traversal_png(vae, images[:1], kl.tolist(), out / "traversals.png")
     viz.traversal_gif(vae, images[:1], kl.tolist(), out / "traversals.gif")
-    records = RunDir(run_dir).read_metrics() if run_dir.is_dir() else []
+    records = checked_log(run_dir)
     if records:
         viz.kl_curves_png(records, out / "kl_curves.png")
     summary = {
@@ -340,7 +368,7 @@ OPTION_DEFAULTS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m betavae.evaluate",
         description=__doc__,
@@ -399,7 +427,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only export the run's metrics.jsonl as TensorBoard events into RUN/tensorboard/ "
         '(needs pip install ".[tensorboard]"), computing no metric',
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.tensorboard:
         return export_tensorboard(args.run_dir)
     try:
@@ -416,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a read-only or full disk: nothing half-written is left (fresh dir)
+        print(f"error: cannot write the evaluation of {args.run_dir}: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {out / 'eval.json'} and {out / 'report.md'}")
     return 0

@@ -39,6 +39,7 @@ def save_model_file(
     commit: str = "",
 ) -> Path:
     """Write ``model``'s weights (fp32, CPU) and its provenance to ``path`` (atomic)."""
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -59,9 +60,19 @@ def save_model_file(
         "dataset": json.dumps(dataset),
         "commit": commit,
     }
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+    try:
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata=metadata)
+            tmp.chmod(0o666 & ~_umask())  # safetensors writes 0600; a shared file gets the umask
+    except (OSError, SafetensorError) as exc:
+        raise ModelFileError(f"{path}: cannot write the model file ({exc})") from exc
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_model_file(path: os.PathLike | str) -> tuple[dict, TrainConfig, int, dict | None]:
@@ -85,8 +96,24 @@ def read_model_file(path: os.PathLike | str) -> tuple[dict, TrainConfig, int, di
         )
     try:
         config = TrainConfig.from_dict(json.loads(metadata["config"]))
-        step = int(metadata["step"])
+        config.validate()  # the checks a command line gets: ranges, NaN, names
+        step = json.loads(metadata["step"])
         dataset = json.loads(metadata.get("dataset", "null"))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: damaged metadata ({exc})") from exc
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ModelFileError(f"{path}: damaged metadata (step {metadata['step']!r})")
+    if dataset is not None and not isinstance(dataset, dict):
+        raise ModelFileError(f"{path}: damaged metadata ('dataset' is not an object)")
+    _check_weights(path, weights)
     return weights, config, step, dataset
+
+
+def _check_weights(path: Path, weights: dict) -> None:
+    """The weights are what :func:`save_model_file` writes: float32 (or integer buffers), all
+    finite; anything else is refused rather than cast or loaded."""
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and tensor.dtype != torch.float32:
+            raise ModelFileError(f"{path}: weight {name!r} is {tensor.dtype}, not float32")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ModelFileError(f"{path}: weight {name!r} holds NaN or infinite values")

@@ -350,6 +350,10 @@ def check_state(state: dict, where: Path) -> None:
     threads = state.get("threads")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         problems.append(f"threads {threads!r} is not a thread count")
+    model = state.get("model") if isinstance(state.get("model"), dict) else {}
+    bad = [k for k, v in model.items() if torch.is_tensor(v) and not bool(v.isfinite().all())]
+    if bad:  # the trainer never saves one: the file was damaged or edited after
+        problems.append(f"non-finite values in {', '.join(bad[:3])}")
     if problems:
         raise RunDirError(f"{where}: damaged checkpoint ({'; '.join(problems)})")
 
