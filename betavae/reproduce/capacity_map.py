@@ -12,7 +12,8 @@ Runs (``python -m betavae.reproduce capacity-map --budget paper``):
 - ``probe-gammaG-lr0.0005-seed0``: γ 100 and 1000 with the gradient probe on, 20,000 steps.
 
 Each finished run keeps a record (``models/capacity-map/NAME.json``: config, measured numbers,
-thinned log); the cross-check run also its model file. The section is built from the records.
+thinned log); only the cross-check run also keeps its model file (the report uses it). The
+section is built from the records.
 """
 
 from __future__ import annotations
@@ -127,14 +128,18 @@ def _kind(name: str) -> str:
 
 def recorded(run: Run, out: Path, budget: str) -> bool:
     return records.is_recorded(
-        out, EXPERIMENT, run.name, budget, run.config(out).steps, weights=_kind(run.name) != "map"
+        out,
+        EXPERIMENT,
+        run.name,
+        budget,
+        run.config(out).steps,
+        weights=_kind(run.name) == "cross-check",
     )
 
 
 def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
     """Measure a finished run once and keep its record (and, for the cross-check, its model)."""
     step = run_state(run_dir)[0]
-    kind = _kind(run_dir.name)
     return records.keep(
         run_dir,
         out,
@@ -142,7 +147,7 @@ def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
         budget,
         step,
         lambda: measure(run_dir, budget),
-        weights=kind != "map",
+        weights=_kind(run_dir.name) == "cross-check",
     )
 
 
