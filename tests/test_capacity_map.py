@@ -121,6 +121,7 @@ def test_smoke_end_to_end_keeps_records(tmp_path, capsys):
     assert record["config"]["gamma"] == 300 and record["step"] == 6 and record["log"]
     cross = json.loads((models / "gamma100-lr0.001-seed0.json").read_text())
     assert cross["cell"]["step"] == 6 and cross["end"]["step"] == 8
+    assert len(cross["kl_per_latent"]) == 10  # as tests/test_reference_models.py checks
     assert not (models / "probe-gamma1000-lr0.0005-seed0.safetensors").exists()
     probe = json.loads((models / "probe-gamma1000-lr0.0005-seed0.json").read_text())
     assert all("probe" in r for r in probe["log"])

@@ -168,6 +168,11 @@ def measure(run_dir: Path, budget: str) -> dict:
         map_step = SCHEDULES[budget]["steps"]
         at_map = RunDir(run_dir).snapshot_dir(map_step)
         out["cell"] = cell(at_map, [r for r in log if r["step"] <= map_step], samples)
+        # as every record with a model file: the mean KL per latent over 5,000 images (seed 0),
+        # which tests/test_reference_models.py recomputes from the committed model
+        _, model, data, _ = load_trained(run_dir)
+        index = np.random.default_rng(0).integers(0, len(data), 5000)
+        out["kl_per_latent"] = posterior(model, data, index)[2].mean(0)
     out["end"] = cell(run_dir, log, samples)
     return out
 
