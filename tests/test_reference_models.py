@@ -29,9 +29,9 @@ def test_a_reference_model_is_the_one_its_record_measured(path):
     config_, model, data, step_ = load_trained(path)
     assert step_ == step and data.name == dataset["name"] == config_.data
     if path.parent.name == "generator":
-        from betavae.reproduce.generator import channel_information
+        from betavae.reproduce.generator import measure_channels
 
-        kl = [c["kl"] for c in channel_information(model, data, samples=100)]
+        kl = [c["kl"] for c in measure_channels(model, data, samples=100)]
         np.testing.assert_allclose(kl, [c["kl"] for c in record["channels"]], rtol=1e-3)
     else:
         index = np.random.default_rng(0).integers(0, len(data), 5000)

@@ -59,7 +59,7 @@ def decoded_colour_correlation(model, data, index: np.ndarray, mu: np.ndarray) -
     return out
 
 
-def r_squared(features: np.ndarray, target: np.ndarray) -> float:
+def fitted_r_squared(features: np.ndarray, target: np.ndarray) -> float:
     """R² of the least-squares fit of ``target`` by ``features`` (with an intercept)."""
     design = np.column_stack([features, np.ones(len(features))])
     coef, *_ = np.linalg.lstsq(design, target, rcond=None)
@@ -103,7 +103,10 @@ def measure(run_dir: Path) -> dict:
     for j in np.argsort(-kl):
         if kl[j] < ACTIVE_KL:
             continue
-        r2_colour, r2_factors = r_squared(colour, mu[:, j]), r_squared(factors, mu[:, j])
+        r2_colour, r2_factors = (
+            fitted_r_squared(colour, mu[:, j]),
+            fitted_r_squared(factors, mu[:, j]),
+        )
         takes = r2_colour > TAKES_COLOUR_R2 and r2_colour > r2_factors
         latents.append(
             dict(

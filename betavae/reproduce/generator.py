@@ -58,15 +58,9 @@ def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
 
     def measure() -> dict:
         _, model, data, _ = load_trained(run_dir)
-        return dict(channels=channel_information(model, data))
+        return dict(channels=measure_channels(model, data))
 
     return records.keep(run_dir, out, EXPERIMENT, budget, run_state(run_dir)[0], measure)
-
-
-def factor_curves(records: list[dict], names: list[str], dims: int) -> np.ndarray:
-    """Per logged step, the KL of each factor's channel (its latents summed): ``(T, F)``."""
-    per_latent = np.array([r["kl_per_latent"] for r in records])
-    return per_latent.reshape(len(records), len(names), dims).sum(-1)
 
 
 def _curves_figure(records, curves, names, path: Path) -> Path:
@@ -89,7 +83,7 @@ def _curves_figure(records, curves, names, path: Path) -> Path:
 
 def _snapshot_panel(snapshots: list[Path], path: Path) -> tuple[Path, list]:
     """Targets (row 1) above the decoded channel means of every snapshot (one row each); per
-    snapshot (step, total KL, channel_information rows)."""
+    snapshot (step, total KL, measure_channels rows)."""
     rows, labels, measured = [], ["data"], []
     example = None
     data = None
@@ -99,7 +93,7 @@ def _snapshot_panel(snapshots: list[Path], path: Path) -> tuple[Path, list]:
             rng = np.random.default_rng(0)
             example = np.sort(data.index_of(data.sample_factors(10, rng)))
             rows.append(images_at(data, example))
-        channels = channel_information(model, data)
+        channels = measure_channels(model, data)
         total = sum(c["kl"] for c in channels)
         rows.append(reconstruction_rows(model, data, example))
         labels.append(f"step {step}\nKL {total:.1f}")
@@ -115,7 +109,7 @@ def _snapshot_panel(snapshots: list[Path], path: Path) -> tuple[Path, list]:
 
 
 @torch.no_grad()
-def channel_information(model, data, samples: int = 4000) -> list[dict]:
+def measure_channels(model, data, samples: int = 4000) -> list[dict]:
     """Per varying factor, its channel's KL and exact information I(v; z) (Monte Carlo, with its
     standard error) over the factor's classes, each class equally likely as in dSprites; the
     channel sees only its own factor, so I ≤ H(v) = ln(classes) and KL − I is paid for nothing."""
@@ -153,7 +147,9 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         config, model, data, step = load_trained(run_dir)
         names, dims = model.factor_names, model.dims_per_factor
         log = read_metrics(run_dir)
-        curves = factor_curves(log, names, dims)
+        # per logged step, the KL of each factor's channel (its latents summed): (T, F)
+        per_latent = torch.tensor([r["kl_per_latent"] for r in log], dtype=torch.float64)
+        curves = model.factor_kl(per_latent).numpy()
         fig = _curves_figure(log, curves, names, figures / f"{run_dir.name}-kl.png")
         snaps = RunDir(run_dir).snapshots() + [run_dir]
         panel, measured = _snapshot_panel(snaps, figures / f"{run_dir.name}-reconstructions.png")
