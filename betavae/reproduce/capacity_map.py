@@ -329,7 +329,9 @@ def regime_lines(cells: list[dict]) -> list[str]:
         + ("; ".join(opens) if opens else "none")
         + ".",
         "",
-        "Settings locked in two open latents: " + ("; ".join(locks) if locks else "none") + ".",
+        "Settings that keep at most two open latents: "
+        + ("; ".join(locks) if locks else "none")
+        + ".",
         "",
     ]
 
