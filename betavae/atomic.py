@@ -42,6 +42,13 @@ def atomic_path(path: os.PathLike | str) -> Iterator[Path]:
             tmp.unlink()
 
 
+def current_umask() -> int:
+    """The process's file-creation mask (reading it means setting it, so it is set back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: os.PathLike | str, text: str) -> Path:
     """Write ``text`` to ``path`` atomically and durably."""
     with atomic_path(path) as tmp:

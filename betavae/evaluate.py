@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from . import metrics, tensorboard_log, viz
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, current_umask
 from .config import TrainConfig
 from .config_file import merged_options
 from .data import OFFICIAL_FILES, GroundTruthData, get_dataset
@@ -203,7 +203,7 @@ def evaluate(
     fresh = Path(tempfile.mkdtemp(prefix=".eval-", dir=out.parent))
     try:
         _evaluate_into(fresh, run_dir, vae, data, step, names, params, samples, seed, dev)
-        fresh.chmod(0o777 & ~_umask())
+        fresh.chmod(0o777 & ~current_umask())
         _swap_in(fresh, out)
     finally:
         shutil.rmtree(fresh, ignore_errors=True)  # a failed evaluation leaves nothing behind
@@ -263,12 +263,6 @@ def _swap_in(fresh: Path, out: Path) -> None:
         out.rename(old)
     fresh.rename(out)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _evaluate_into(out, run_dir, vae, data, step, names, params, samples, seed, dev) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .atomic import atomic_path
+from .atomic import atomic_path, current_umask
 from .config import TrainConfig
 
 FORMAT = "betavae-model"
@@ -63,16 +63,12 @@ def save_model_file(
     try:
         with atomic_path(path) as tmp:
             save_file(tensors, str(tmp), metadata=metadata)
-            tmp.chmod(0o666 & ~_umask())  # safetensors writes 0600; a shared file gets the umask
+            tmp.chmod(
+                0o666 & ~current_umask()
+            )  # safetensors writes 0600; a shared file gets the umask
     except (OSError, SafetensorError) as exc:
         raise ModelFileError(f"{path}: cannot write the model file ({exc})") from exc
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def read_model_file(path: os.PathLike | str) -> tuple[dict, TrainConfig, int, dict | None]:

@@ -16,7 +16,8 @@ from .data import GroundTruthData
 
 def unit_range(images: torch.Tensor, max_value: int) -> torch.Tensor:
     """uint8 images as float32 in [0, 1]: 0/1 pixels (``max_value`` 1) or bytes (255)."""
-    return images.float() / max_value
+    x = images.float()
+    return x if max_value == 1 else x / max_value  # no pass over the batch to divide by 1
 
 
 def images_at(data: GroundTruthData, index: np.ndarray | torch.Tensor) -> torch.Tensor:

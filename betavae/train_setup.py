@@ -63,7 +63,13 @@ def set_up(config: TrainConfig, flags: dict) -> Run:
     device = resolve_device(config.device)
     rank, world = distributed.init(device)
     opened = _open(config, flags, device, rank)
-    config, run_dir, state, data, vae = opened.config, opened.run_dir, opened.state, *opened.built
+    config, run_dir, state, data, vae = (
+        opened.config,
+        opened.run_dir,
+        opened.state,
+        opened.data,
+        opened.vae,
+    )
     vae = vae.to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer(vae, config.lr, device)
     sampler = BatchSampler(data, device, seed=config.seed + 7919 * rank)
@@ -90,7 +96,7 @@ def set_up(config: TrainConfig, flags: dict) -> Run:
     probe = GradientProbe(vae, config.probe_every) if config.probe_every else None
     return Run(
         config, run_dir, state, data, vae, optimizer, sampler, module, loss_fn, device, rank,
-        world, dataset_fingerprint(data), tensorboard, probe,
+        world, opened.fingerprint, tensorboard, probe,
     )  # fmt: skip
 
 
@@ -99,7 +105,9 @@ class _Opened:
     config: TrainConfig  # as resumed, when resuming
     run_dir: RunDir
     state: dict | None  # the checkpoint resumed from
-    built: tuple[GroundTruthData, nn.Module]  # the data and the model (on the CPU)
+    data: GroundTruthData
+    vae: nn.Module  # on the CPU
+    fingerprint: dict  # of the data, hashed once (a checkpoint holds it)
 
 
 def _open(config: TrainConfig, flags: dict, device: torch.device, rank: int) -> _Opened:
@@ -118,10 +126,9 @@ def _open(config: TrainConfig, flags: dict, device: torch.device, rank: int) -> 
             config.out = config.out or f"runs/{config.preset}-{stamp}"
             run_dir = RunDir(config.out)
         data = load_data(config)
+        fingerprint = dataset_fingerprint(data)
         if state is not None:
-            check_same_dataset(
-                state.get("dataset"), dataset_fingerprint(data), run_dir.checkpoint_path
-            )
+            check_same_dataset(state.get("dataset"), fingerprint, run_dir.checkpoint_path)
         torch.manual_seed(config.seed)
         vae = make_model(config, data)
         _check_instruments(config, data, vae, device)
@@ -136,7 +143,7 @@ def _open(config: TrainConfig, flags: dict, device: torch.device, rank: int) -> 
         if isinstance(failure, OSError):
             raise ValueError(f"cannot set up the run: {failure}") from failure
         raise failure or ValueError("another process could not set up the run (see its error)")
-    return _Opened(config, run_dir, state, (data, vae))
+    return _Opened(config, run_dir, state, data, vae, fingerprint)
 
 
 def _check_instruments(config: TrainConfig, data, vae: nn.Module, device: torch.device) -> None:
