@@ -18,8 +18,9 @@ from ..devices import resolve_device
 from ..rundir import RunDir
 from ..train import NonFiniteLoss
 from . import BUDGETS, DEFAULT_SEEDS, EXPERIMENTS, MAX_SEEDS
+from .parallel import Sitting, command_lines, threads_per_run, train_concurrently
 from .records import commit
-from .runner import execute, run_state
+from .runner import Run, execute, run_state
 
 SCHEDULE_KEYS = ("steps", "c_steps", "batch_size")
 
@@ -77,6 +78,29 @@ def build_parser() -> argparse.ArgumentParser:
         "section is still built from every finished or recorded run",
     )
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train up to N runs of the plan at once, each in its own process with 1/N of the "
+        "cores (threads recorded in its checkpoints); default 1. Two one-thread runs do about "
+        "1.2x the work of one two-thread run on a 2-core CPU",
+    )
+    parser.add_argument(
+        "--list-commands",
+        action="store_true",
+        help="print one self-contained, resumable command per planned run (for a cluster "
+        "scheduler: a SLURM array, a job queue) and exit; with --jobs N each line sets "
+        "OMP_NUM_THREADS for N runs per machine. Their records meet in one report: "
+        "--analyse-only",
+    )
+    parser.add_argument(
+        "--train-only",
+        action="store_true",
+        help="train (and keep the records of) the runs, without the analysis and the report: "
+        "what each --list-commands line does",
+    )
+    parser.add_argument(
         "--amp",
         action="store_true",
         help="train with bf16 autocast (as `python -m betavae.train --amp`; refused on a CPU "
@@ -96,44 +120,108 @@ def reproduce(
     amp: bool = False,
     follow_up: bool = False,
     only: list[str] | None = None,
-) -> Path:
-    """Train (or continue) and analyse ``names``; returns the report's path. ``only``: train just
-    these runs of the plan (the others are neither started nor continued)."""
-    if seeds is not None and seeds < 1:
-        raise ValueError(f"--seeds must be >= 1; got {seeds}")
-    if seeds is not None and seeds > MAX_SEEDS:  # before a plan of that many runs is built
-        raise ValueError(f"--seeds must be <= {MAX_SEEDS} (runs per model); got {seeds:,}")
-    if amp:
-        problem = amp_problem(resolve_device("auto"))
-        if problem is not None:
-            raise ValueError(problem)
-    if follow_up and not any(EXPERIMENTS[n].follow_ups for n in names):
-        raise ValueError(f"--follow-up: {', '.join(names)} has no decision rule (dsprites has)")
-    runs_dir = runs_dir or out / "runs"
+    *,
+    jobs: int = 1,
+    train_only: bool = False,
+) -> Path | None:
+    """Train (or continue) and analyse ``names``; returns the report's path (None with
+    ``train_only``, which skips the analysis). ``only``: train just these runs of the plan (the
+    others are neither started nor continued); ``jobs``: runs trained at once, each in its own
+    process (betavae.reproduce.parallel)."""
+    check_request(budget, seeds, amp, follow_up, names, jobs)
     code = commit()  # the code this process imported, noted in every run it trains
     plans = plan(names, budget, seeds, out, data, follow_up, only)
-    (out / "sections").mkdir(parents=True, exist_ok=True)  # only once every check has passed
+    if not train_only:
+        (out / "sections").mkdir(parents=True, exist_ok=True)  # only once every check passed
     for name, runs in plans.items():
         start = time.perf_counter()
         experiment = EXPERIMENTS[name]
-        folder = runs_dir / name
+        folder = (runs_dir or out / "runs") / name
         dirs, unfinished = [], []
         if not analyse_only:
             chosen = runs if only is None else [run for run in runs if run.name in only]
-            dirs = train_plan(experiment, chosen, folder, out, budget, amp, code)
-        if analyse_only or only is not None:  # the section holds every finished run
+            if jobs > 1:
+                sitting = Sitting(
+                    name,
+                    budget,
+                    seeds or experiment.default_seeds,
+                    out,
+                    runs_dir,
+                    data,
+                    amp,
+                    follow_up,
+                )
+                failed = train_in_processes(experiment, sitting, chosen, out, jobs)
+                if failed:
+                    raise ValueError(
+                        f"the process of {', '.join(failed)} failed (its output is above); "
+                        "the other runs trained, no section was written"
+                    )
+            else:
+                dirs = train_plan(experiment, chosen, folder, out, budget, amp, code)
+        if train_only:
+            continue
+        if analyse_only or only is not None or jobs > 1:  # the section holds every finished run
             dirs, unfinished = finished_runs(runs, folder, _recorded(experiment, out, budget))
             if analyse_only and not dirs and len(unfinished) == len(runs):
                 raise ValueError(
                     f"--analyse-only: no finished run in {[str(u) for u, _ in unfinished]}"
                 )
         settings = dict(seeds=seeds or experiment.default_seeds, follow_up=follow_up, amp=amp)
-        write_section(experiment, dirs, unfinished, out, runs_dir, budget, code, settings)
+        write_section(
+            experiment, dirs, unfinished, out, runs_dir or out / "runs", budget, code, settings
+        )
         print(f"{name}: done in {time.perf_counter() - start:.0f} s", flush=True)
-    return assemble(out)
+    return None if train_only else assemble(out)
 
 
-def plan(names, budget, seeds, out, data, follow_up, only) -> dict[str, list]:
+def check_request(budget, seeds, amp, follow_up, names, jobs) -> None:
+    """Refuse a request before anything is planned or written."""
+    if seeds is not None and seeds < 1:
+        raise ValueError(f"--seeds must be >= 1; got {seeds}")
+    if seeds is not None and seeds > MAX_SEEDS:  # before a plan of that many runs is built
+        raise ValueError(f"--seeds must be <= {MAX_SEEDS} (runs per model); got {seeds:,}")
+    if jobs < 1:
+        raise ValueError(f"--jobs must be >= 1; got {jobs}")
+    if amp:
+        problem = amp_problem(resolve_device("auto"))
+        if problem is not None:
+            raise ValueError(problem)
+    if follow_up and not any(EXPERIMENTS[n].follow_ups for n in names):
+        raise ValueError(f"--follow-up: {', '.join(names)} has no decision rule (dsprites has)")
+
+
+def train_in_processes(experiment, sitting: Sitting, runs: list[Run], out: Path, jobs: int):
+    """``--jobs N``: the runs not kept as records, N at a time in processes of their own; the
+    names of those whose process failed."""
+    recorded = _recorded(experiment, out, sitting.budget)
+    todo = []
+    for run in runs:
+        if recorded is not None and recorded(run):
+            print(f"{run.name}: recorded, not trained again", flush=True)
+        else:
+            todo.append(run)
+    return train_concurrently(sitting, todo, jobs, log=lambda text: print(text, flush=True))
+
+
+def list_commands(names, budget, seeds, out, runs_dir, data, amp, follow_up, only, jobs):
+    """``--list-commands``: one line per planned run (``only``: of these runs)."""
+    check_request(budget, seeds, amp, follow_up, names, jobs)
+    plans = plan(names, budget, seeds, out, data, follow_up, only, log=_to_stderr)
+    threads = threads_per_run(jobs) if jobs > 1 else None
+    for name, runs in plans.items():
+        seeds_of = seeds or EXPERIMENTS[name].default_seeds
+        sitting = Sitting(name, budget, seeds_of, out, runs_dir, data, amp, follow_up)
+        chosen = runs if only is None else [run for run in runs if run.name in only]
+        for line in command_lines(sitting, chosen, threads):
+            print(line)
+
+
+def _to_stderr(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def plan(names, budget, seeds, out, data, follow_up, only, log=print) -> dict[str, list]:
     """Every experiment's runs (with the decision rule's follow-ups when asked), planned before
     any training so that a wrong ``--only`` name is refused first."""
     plans = {}
@@ -142,7 +230,7 @@ def plan(names, budget, seeds, out, data, follow_up, only) -> dict[str, list]:
         plans[name] = experiment.runs(budget, seeds or experiment.default_seeds, data)
         if follow_up and experiment.follow_ups is not None:
             extra, why = experiment.follow_ups(out, budget)
-            print(f"{name}: {why}; follow-up runs: {', '.join(r.name for r in extra) or 'none'}")
+            log(f"{name}: {why}; follow-up runs: {', '.join(r.name for r in extra) or 'none'}")
             plans[name] += extra
     if only is not None:
         planned = [run.name for runs in plans.values() for run in runs]
@@ -253,23 +341,28 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in EXPERIMENTS if n != "chairs" or args.data]
     else:
         names = [args.experiment]
+    request = (names, args.budget, args.seeds, args.out, args.runs, args.data)
     try:
+        if args.analyse_only and (args.train_only or args.list_commands):
+            other = "--train-only" if args.train_only else "--list-commands"
+            raise ValueError(f"{other} and --analyse-only exclude each other")
+        if args.list_commands:
+            list_commands(*request, args.amp, args.follow_up, args.only, args.jobs)
+            return 0
         report = reproduce(
-            names,
-            args.budget,
-            args.seeds,
-            args.out,
-            args.runs,
-            args.data,
+            *request,
             args.analyse_only,
             args.amp,
             args.follow_up,
             args.only,
+            jobs=args.jobs,
+            train_only=args.train_only,
         )
     except (ValueError, NonFiniteLoss) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {report}")
+    if report is not None:
+        print(f"wrote {report}")
     return 0
 
 
