@@ -49,3 +49,10 @@ def tune_cpu_process() -> None:
     """Flush denormals and keep freed memory (see the module docstring)."""
     torch.set_flush_denormal(True)
     keep_freed_memory()
+
+
+def threads_per_run(runs: int, cores: int | None = None) -> int:
+    """Threads for each of ``runs`` trainings sharing this machine: an equal share of the cores
+    (``torch.get_num_threads()`` by default), at least one."""
+    cores = torch.get_num_threads() if cores is None else cores
+    return max(1, cores // runs)

@@ -86,16 +86,35 @@ def test_train_bench_without_compile(tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    rows = _table_rows(out.read_text())
+    text = out.read_text()
+    main_table, concurrent = text.split("Concurrent trainings")
+    rows = _table_rows(main_table)
     assert rows[0][:4] == ["loop", "loss backend", "precision", "torch.compile"]
     body = [(r[0], r[2], r[3]) for r in rows[2:]]
     from betavae.amp import amp_problem
-    from betavae.bench.train import FUSED, PLAIN, REFERENCE
+    from betavae.bench.train import FUSED, MODULES, PLAIN, REFERENCE
+    from betavae.process_tuning import threads_per_run
 
-    expected = [(PLAIN, "float32", "no"), (FUSED, "float32", "no"), (REFERENCE, "float32", "no")]
-    if amp_problem(torch.device("cpu")) is None:
+    amp = amp_problem(torch.device("cpu")) is None
+    precision = "bf16 autocast" if amp else "float32"
+    expected = [(PLAIN, "float32", "no"), (FUSED, "float32", "no")]
+    if amp:
         expected.insert(1, (PLAIN, "bf16 autocast", "no"))
         expected.insert(3, (FUSED, "bf16 autocast", "no"))
+    expected += [(MODULES, precision, "no"), (REFERENCE, "float32", "no")]
     assert body == expected
     assert rows[2][5] == "1.00x"  # the plain loop is the yardstick
     assert all(float(r[4]) > 0 and r[5].endswith("x") for r in rows[2:])
+    assert "the decoder's bias outside oneDNN's transposed convolution: " in main_table
+    runs = _table_rows(concurrent)
+    assert runs[0] == [
+        "trainings at once",
+        "threads each",
+        "aggregate images/s",
+        "vs one at a time",
+    ]
+    assert [r[:2] for r in runs[2:]] == [
+        ["1", str(threads_per_run(1))],
+        ["2", str(threads_per_run(2))],
+    ]
+    assert runs[2][3] == "1.00x" and float(runs[3][2]) > 0 and runs[3][3].endswith("x")

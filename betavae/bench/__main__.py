@@ -44,6 +44,15 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds a variant may take (compiling included)",
     )
     p_train.add_argument("--no-compile", action="store_true", help="skip the compiled variants")
+    p_train.add_argument(
+        "--concurrent",
+        type=int,
+        nargs="*",
+        default=[1, 2],
+        metavar="N",
+        help="also time N trainings at once, cores/N threads each (reproduce --jobs N); "
+        "default 1 2, none to skip",
+    )
     p_train.add_argument("--out", help="also write the table as markdown to this file")
     args = parser.parse_args(argv)
 
@@ -70,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             steps=args.steps,
             use_compile=not args.no_compile,
             timeout_s=args.timeout,
+            concurrent=tuple(args.concurrent),
         )
         print(text)
         _write(args.out, markdown)

@@ -3,16 +3,21 @@ side in one run, each variant in a fresh process:
 
 - the anchors' plain loop (the loss code of betavae/bench/user_code.py: ``randn_like``, the KL
   formula, ``binary_cross_entropy_with_logits``; float data preloaded in memory, default memory
-  format, no fused ops), eager, under bf16 autocast, and under ``torch.compile``: the baselines;
+  format, no fused ops, the decoder's layers called as modules), eager, under bf16 autocast,
+  and under ``torch.compile``: the baselines;
 - the betavae trainer's step (fused loss ops, uint8 targets, channels-last; ``train.training_step``)
   in float32 and with ``--amp``, eager and compiled;
+- the same step with the decoder's layers called as modules (bias inside oneDNN's transposed
+  convolution, as before betavae.models.transposed_conv): that change's before/after;
 - the same step with the ``reference`` loss backend (the value oracle);
 
-plus the share of the fused step spent sampling data."""
+plus the share of the fused step spent sampling data, and the aggregate images/s of N = 1, 2
+trainings at once with cores/N threads each (what ``reproduce --jobs N`` does)."""
 
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import statistics
 import time
 
@@ -23,6 +28,7 @@ from betavae.config import TrainConfig
 from betavae.data import BatchSampler, get_dataset
 from betavae.models import BurgessVAE
 from betavae.objectives import CapacityLoss, capacity_at
+from betavae.process_tuning import threads_per_run
 
 from . import user_code
 from .report import markdown_table, text_table
@@ -52,7 +58,7 @@ def plain_loop(data, device, batch: int, amp: bool = False, compile_model: bool 
     of ``user_code.capacity_loss``; optionally the forward and loss under bf16 autocast, or the
     forward + loss function compiled."""
     torch.manual_seed(0)
-    vae = BurgessVAE(data.channels).to(device)
+    vae = user_code.users_model(data.channels).to(device)
     opt = torch.optim.Adam(vae.parameters(), lr=RECIPE.lr)
     pool = data.images[torch.arange(0, len(data), max(1, len(data) // 8192))].float().to(device)
     pool = pool / data.images.max_value
@@ -77,17 +83,27 @@ def plain_loop(data, device, batch: int, amp: bool = False, compile_model: bool 
     return step
 
 
-def fused_loop(data, device, batch: int, backend: str, compile_model: bool, amp: bool = False):
+def fused_loop(
+    data,
+    device,
+    batch: int,
+    backend: str,
+    compile_model: bool,
+    amp: bool = False,
+    module_decoder: bool = False,
+):
     """The betavae trainer's step, in a process tuned as a training tunes it
     (betavae/process_tuning.py); the plain loop's process gets no tuning and does not even import
-    betavae.train."""
+    betavae.train. ``module_decoder``: the decoder's layers called as modules (the before of
+    betavae.models.transposed_conv)."""
     from betavae.process_tuning import tune_cpu_process
     from betavae.train import TrainingStep, make_optimizer, training_step
 
     tune_cpu_process()
 
     torch.manual_seed(0)
-    vae = BurgessVAE(data.channels).to(device, memory_format=torch.channels_last)
+    vae = user_code.users_model(data.channels) if module_decoder else BurgessVAE(data.channels)
+    vae = vae.to(device, memory_format=torch.channels_last)
     opt = make_optimizer(vae, RECIPE.lr, device)
     module = TrainingStep(vae, backend)
     if compile_model:
@@ -115,15 +131,57 @@ def _measure(
 ) -> tuple[float, float | None]:
     """(images/s, sampling share or None) of one variant; runs in its own process."""
     dev = torch.device(device)
-    data = get_dataset(data_name, quiet=True) if "dsprites" in data_name else get_dataset(data_name)
+    data = _dataset(data_name)
     warmup = 5 if compiled else 3
     if variant == "plain":
         step = plain_loop(data, dev, batch, amp, compiled)
         return _images_per_s(step, steps, warmup, batch, dev), None
-    step, sampler = fused_loop(data, dev, batch, backend, compiled, amp)
+    step, sampler = fused_loop(data, dev, batch, backend, compiled, amp, variant == "modules")
     rate = _images_per_s(step, steps, warmup, batch, dev)
     sample_rate = _images_per_s(lambda k: sampler.sample(batch), steps * 10, 3, batch, dev)
     return rate, rate / sample_rate
+
+
+def _dataset(name: str):
+    return get_dataset(name, quiet=True) if "dsprites" in name else get_dataset(name)
+
+
+def _concurrent_worker(threads, barrier, results, amp, device, data_name, batch, steps) -> None:
+    """One of N trainings at once: warm up, wait for the others, then time."""
+    torch.set_num_threads(threads)
+    dev = torch.device(device)
+    step, _ = fused_loop(_dataset(data_name), dev, batch, "auto", False, amp)
+    for k in range(3):
+        step(k)
+    barrier.wait()
+    results.put(_images_per_s(step, steps, 0, batch, dev))
+
+
+def concurrent_rate(
+    runs: int, amp: bool, device: str, data_name: str, batch: int, steps: int, timeout_s: float
+) -> float | None:
+    """Aggregate images/s of ``runs`` trainings at once, each in its own process with
+    ``threads_per_run(runs)`` threads (as ``reproduce --jobs N`` runs a plan); None when they
+    do not finish within ``timeout_s``."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(runs), ctx.Queue()
+    args = (threads_per_run(runs), barrier, results, amp, device, data_name, batch, steps)
+    workers = [ctx.Process(target=_concurrent_worker, args=args) for _ in range(runs)]
+    for worker in workers:
+        worker.start()
+    rates = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        for _ in workers:
+            rates.append(results.get(timeout=max(0.0, deadline - time.monotonic())))
+    except queue.Empty:
+        return None
+    finally:
+        for worker in workers:
+            worker.join(timeout=1)
+            if worker.is_alive():
+                worker.terminate()
+    return sum(rates)
 
 
 def _in_subprocess(args: tuple, timeout_s: float):
@@ -140,6 +198,7 @@ def _in_subprocess(args: tuple, timeout_s: float):
 
 PLAIN = "anchors' plain loop"
 FUSED = "betavae step, fused loss"
+MODULES = "betavae step, fused loss, decoder layers as modules"
 REFERENCE = "betavae step, reference loss"
 
 
@@ -152,6 +211,7 @@ def variants(use_compile: bool, amp: bool) -> list[tuple[str, str, str, bool, bo
     rows += [(FUSED, "fused", "auto", False, True)] if amp else []
     rows += [(FUSED, "fused", "auto", True, False)] if use_compile else []
     rows += [(FUSED, "fused", "auto", True, True)] if use_compile and amp else []
+    rows += [(MODULES, "modules", "auto", False, amp)]
     rows += [(REFERENCE, "fused", "reference", False, False)]
     return rows
 
@@ -163,7 +223,9 @@ def run(
     steps: int = 20,
     use_compile: bool = True,
     timeout_s: float = 240.0,
+    concurrent: tuple[int, ...] = (1, 2),
 ) -> tuple[str, str]:
+    """The side-by-side table (text, markdown), then the concurrent-runs table (CPU only)."""
     amp_reason = amp_problem(torch.device(device))
     rows, rates, sample_share = [], {}, None
     for label, variant, backend, compiled, amp in variants(use_compile, amp_reason is None):
@@ -200,5 +262,39 @@ def run(
         f"settings (betavae/process_tuning.py), the plain loop without; data sampling takes "
         f"{share} of the fused float32 step{amp_note}"
     )
-    markdown = "\n\n".join(["# Training benchmark", env + ".", markdown_table(headers, rows)])
-    return env + "\n" + text_table(headers, rows), markdown
+    before = rates.get(("modules", False, amp_reason is None))
+    after = rates.get(("fused", False, amp_reason is None))
+    if before and after:
+        env += (
+            f"; the decoder's bias outside oneDNN's transposed convolution: {after / before:.2f}x"
+        )
+    text = env + "\n" + text_table(headers, rows)
+    markdown = ["# Training benchmark", env + ".", markdown_table(headers, rows)]
+    if device == "cpu" and concurrent:
+        heading, table, table_text = concurrent_table(
+            concurrent, amp_reason is None, device, data_name, batch, steps, timeout_s
+        )
+        markdown += [heading, table]
+        text += "\n\n" + heading + "\n" + table_text
+    return text, "\n\n".join(markdown)
+
+
+def concurrent_table(runs_list, amp, device, data_name, batch, steps, timeout_s):
+    """(heading, markdown, text) of the aggregate images/s of N trainings at once."""
+    headers = ["trainings at once", "threads each", "aggregate images/s", "vs one at a time"]
+    rows, base = [], None
+    for runs in runs_list:
+        rate = concurrent_rate(runs, amp, device, data_name, batch, steps, timeout_s)
+        cells = [str(runs), str(threads_per_run(runs))]
+        if rate is None:
+            rows.append([*cells, f"did not finish in {timeout_s:.0f} s", "-"])
+            continue
+        base = base or (rate if runs == 1 else None)
+        rows.append([*cells, f"{rate:.0f}", f"{rate / base:.2f}x" if base else "-"])
+    precision = "bf16 autocast" if amp else "float32"
+    heading = (
+        f"Concurrent trainings (`python -m betavae.reproduce ... --jobs N`): the betavae step, "
+        f"fused loss, {precision}, each training in its own process with cores/N threads, "
+        f"timed together after a common start"
+    )
+    return heading, markdown_table(headers, rows), text_table(headers, rows)

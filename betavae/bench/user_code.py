@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from betavae.models import BurgessVAE, Decoder
+
 
 def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """z = mu + σ·ε with ε from ``randn_like``."""
@@ -46,3 +48,24 @@ def capacity_loss(
     recon = F.binary_cross_entropy_with_logits(logits, images, reduction="sum") / batch
     kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(1).mean()
     return recon + gamma * (kl - capacity).abs()
+
+
+class ModuleCallDecoder(Decoder):
+    """The Burgess decoder as a user writes it: each transposed convolution called as a module,
+    bias inside (our CPU decoder adds the bias itself: betavae.models.transposed_conv)."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.fc(z).view(-1, 32, 4, 4)
+        for deconv in self.deconvs[:-1]:
+            x = torch.relu(deconv(x))
+        return self.deconvs[-1](x)
+
+
+def users_model(channels: int) -> BurgessVAE:
+    """The Burgess model with a user's decoder, holding the weights ``BurgessVAE`` draws under
+    the same seed (so the baseline and our step start from one model)."""
+    vae = BurgessVAE(channels)
+    decoder = ModuleCallDecoder(channels, vae.latent_dim)
+    decoder.load_state_dict(vae.decoder.state_dict())
+    vae.decoder = decoder
+    return vae

@@ -20,8 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
+from ..process_tuning import threads_per_run
 from .runner import Run
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -55,12 +54,6 @@ class Sitting:
         command += ["--amp"] if self.amp else []
         command += ["--follow-up"] if self.follow_up else []
         return [*command, "--only", run.name, "--train-only"]
-
-
-def threads_per_run(jobs: int, cores: int | None = None) -> int:
-    """Each of ``jobs`` concurrent runs gets an equal share of the cores, at least one."""
-    cores = torch.get_num_threads() if cores is None else cores
-    return max(1, cores // jobs)
 
 
 def command_lines(sitting: Sitting, runs: list[Run], threads: int | None = None) -> list[str]:
