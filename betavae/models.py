@@ -54,9 +54,10 @@ def transposed_conv(layer: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
     Why: oneDNN computes a transposed convolution's bias gradient with its *reference* kernel
     (``ref_deconvolution_bwd_weights_t::compute_bwd_bias``): 12–17 % of a CPU training step of
     this model (perf). Added here, the bias's gradient is autograd's vectorised sum over batch
-    and pixels; training with ``--amp`` went from ~2,970 to ~3,680 images/s on the 2-core Xeon
-    (docs/benchmarks.md). Same parameters, state-dict keys and function; the sums round
-    differently. Elsewhere (cuDNN) the layer runs as is."""
+    and pixels: training with ``--amp`` 1.14-1.19x faster on the 2-core Xeon
+    (bench/results/train-cpu-2026-12-06-decoder-bias.md). Same parameters, state-dict keys and
+    function; the sums round differently (a 2,000-step run moves no more than with another
+    thread count). Elsewhere (cuDNN) the layer runs as is."""
     if x.device.type != "cpu" or layer.bias is None:
         return layer(x)
     y = F.conv_transpose2d(
