@@ -176,7 +176,7 @@ def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys,
     out = capsys.readouterr().out  # planned before capacity-seed0 had a record: nothing extra
     assert "no record of capacity-seed0" in out and "follow-up runs: none" in out
     models = tmp_path / "report" / "models" / "dsprites"
-    names = ["beta16-seed0", "beta4-seed0", "capacity-seed0"]
+    names = ["beta16-seed0", "beta4-seed0", "capacity-seed0", "gamma100-lr0.001-seed0"]
     assert sorted(p.stem for p in models.glob("*.safetensors")) == names
     weights, config, step, dataset = read_model_file(models / "capacity-seed0.safetensors")
     assert step == 6 and config.objective == "capacity" and dataset["name"] == "dsprites"
@@ -197,11 +197,16 @@ def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys,
     assert "capacity-seed1: starting" in out and "beta4-seed0: starting" not in out
     text = _report(tmp_path)
     assert "| capacity | 2 |" in text and "| beta16 | 2 |" in text and "| beta4 | 2 |" in text
+    assert "| gamma100-lr0.001 | 2 |" in text  # the capacity objective at the map's setting
     assert "### Frontier: capacity against beta16" in text
     assert "Means over 2 capacity run(s), 2 beta16 run(s)" in text
+    assert "### Frontier: gamma100-lr0.001 against beta4" in text
+    assert "Means over 2 gamma100-lr0.001 run(s), 2 beta4 run(s)" in text
     assert "### `capacity-seed1`" in text  # every capacity seed: staged learning
+    assert "### `gamma100-lr0.001-seed1` (capacity γ 100" in text
     assert "### `beta16-seed1`" not in text
-    assert "Decision rule at step 6:" in text  # the capacity model's follow-up rule, applied
+    # the capacity model's follow-up rule, applied to the paper's recipe only
+    assert text.count("Decision rule at step 6:") == 2
     for key in ("mig", "beta_vae", "factor_vae", "dci", "sap", "modularity", "explicitness"):
         assert f" {key} |" in text.split("| model |")[1].splitlines()[0] + " |", key
     assert " ± " in text and "recon, z sampled" in text and "mig (sampled z)" in text
@@ -212,7 +217,7 @@ def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys,
     assert result["convention"] == "disentanglement_lib" and result["samples"] == 60
     # per run shown: KL curves, 3 traversals (mid-grid and two random images), factor
     # responses, reconstructions; shown: every capacity seed and the baselines' seed 0
-    assert _figures_exist(tmp_path, text) == 4 * 6
+    assert _figures_exist(tmp_path, text) == 6 * 6
 
     fires, why = follow_up.rule_of_record(record)
     planned, said = dsprites.follow_ups(tmp_path / "report", "smoke")
@@ -239,7 +244,7 @@ def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys,
     assert "| `capacity-continued-seed0` | 12 | 0.0005 |" in section
     assert "| `annealed-seed0` | 6 | 0.0001 |" in section
     assert "original's by at most 0 nats" in section
-    assert _figures_exist(tmp_path, text) == 4 * 6 + 2  # seed 0's, capacity-seed1's, follow-ups' KL
+    assert _figures_exist(tmp_path, text) == 6 * 6 + 2  # seed 0's, capacity seed 1, follow-ups
     shutil.rmtree(tmp_path / "report" / "runs")  # a new machine: the records carry it
     assert _run(tmp_path, "dsprites", "--seeds", "2", "--follow-up", "--analyse-only") == 0
     assert "### Decision-rule follow-up" in _report(tmp_path)
@@ -250,14 +255,21 @@ def test_dsprites_runs_of_different_sittings_meet_in_one_table(tmp_path, capsys,
 def test_dsprites_trains_seed_by_seed():
     from betavae.reproduce.dsprites import runs
 
-    assert [r.name for r in runs("smoke", 2)] == [
+    plan = runs("smoke", 2)
+    assert [r.name for r in plan] == [
         "capacity-seed0",
+        "gamma100-lr0.001-seed0",  # the capacity objective at the map's setting
         "beta16-seed0",
         "beta4-seed0",
         "capacity-seed1",
+        "gamma100-lr0.001-seed1",
         "beta16-seed1",
         "beta4-seed1",
     ]
+    paper, best = plan[0].flags, plan[1].flags
+    assert (best["gamma"], best["lr"]) == (100.0, 1e-3) and "gamma" not in paper
+    assert {k: v for k, v in best.items() if k not in ("gamma", "lr")} == paper
+    assert plan[1].snapshots == plan[0].snapshots
 
 
 def test_records_keep_provenance_and_thin_the_log(tmp_path):

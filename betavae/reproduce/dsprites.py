@@ -3,7 +3,9 @@ and β = 16, which disentangles by pressure) on the same budget, over several se
 per-latent KL rises in stages (x/y, then scale, then shape and rotation), the final latents hold
 x, y, scale and shape/rotation separately, and reconstructions are sharper than a large fixed β
 gives while disentanglement is kept (a frontier claim: better recon than β = 16 at metrics at
-least as good). The report applies the follow-up decision rule (betavae.reproduce.follow_up)."""
+least as good), checked at the paper's recipe and at the setting the γ/lr map found to open a
+third latent (γ 100, lr 1e-3). The report applies the follow-up decision rule
+(betavae.reproduce.follow_up)."""
 
 from __future__ import annotations
 
@@ -42,6 +44,12 @@ from .schedules import capacity_schedules, capacity_snapshots
 EXPERIMENT = "dsprites"
 TITLE = "dSprites: staged learning under the capacity objective, against β-VAE (β = 4, 16)"
 BASELINE_BETAS = (4.0, 16.0)
+# The capacity objective also at the setting the γ/lr map (betavae.reproduce.capacity_map) found
+# to open a third latent, and at which this implementation agrees with a published run of
+# another one: γ 100, lr 1e-3 (the rest the paper's recipe). Its runs are named by the setting.
+BEST_SETTING = dict(gamma=100.0, lr=1e-3)
+BEST_KIND = f"gamma{BEST_SETTING['gamma']:g}-lr{BEST_SETTING['lr']:g}"
+CAPACITY_KINDS = ("capacity", BEST_KIND)
 SCHEDULES = capacity_schedules(5_000, 4_000, 6, batch_size=8)
 METRIC_SAMPLES = {"paper": None, "cpu": None, "smoke": 60}  # None: disentanglement_lib's counts
 
@@ -51,12 +59,15 @@ def runs(budget: str, seeds: int, data_path: str | None = None) -> list[Run]:
     beta_schedule = {k: v for k, v in schedule.items() if k != "c_steps"}
     snapshots = capacity_snapshots(schedule)  # the β-VAE is kept at the same steps
     # Trained seed by seed, each seed's comparison complete before the next seed starts: the
-    # capacity model, then the large β, then β = 4 (a run takes an hour or more on a CPU).
+    # capacity model at the paper's recipe and at the map's setting, then the large β, then
+    # β = 4 (a run takes an hour or more on a CPU).
     out = []
     for seed in range(seeds):
         out.append(
             Run(f"capacity-seed{seed}", dict(preset="dsprites", seed=seed, **schedule), snapshots)
         )
+        flags = dict(preset="dsprites", seed=seed, **schedule, **BEST_SETTING)
+        out.append(Run(f"{BEST_KIND}-seed{seed}", flags, snapshots))
         for beta in sorted(BASELINE_BETAS, reverse=True):
             flags = dict(preset="dsprites-beta", seed=seed, beta=beta, **beta_schedule)
             out.append(Run(f"beta{beta:g}-seed{seed}", flags, snapshots))
@@ -205,7 +216,7 @@ def _mean_sd(values: list[float]) -> str:
     return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
 
 
-KINDS = ("capacity", *(f"beta{b:g}" for b in BASELINE_BETAS))  # the table's order
+KINDS = (*CAPACITY_KINDS, *(f"beta{b:g}" for b in BASELINE_BETAS))  # the table's order
 
 
 def measure(run_dir: Path, budget: str) -> dict:
@@ -285,7 +296,7 @@ def _run_pictures(record: dict, report_dir: Path, figures: Path, data):
     recon_fig = reconstruction_figure(model, data, figures / f"{name}-recon.png")
     measured = _information_of(record)
     info = _information_lines(measured, data.factor_names)
-    if config.objective == "capacity":
+    if record["kind"] == "capacity":  # the rule is about the paper's recipe
         fires, why = follow_up.rule_of_record(record)
         info += [f"Decision rule at step {step}: {why}."]
         if fires and record["name"] == follow_up.RULE_RUN:
@@ -350,11 +361,12 @@ def analyse(run_dirs: list[Path], figures: Path, report_dir: Path, budget: str) 
         "",
     ]
     lines += markdown_table(header, table)
-    for beta in sorted(BASELINE_BETAS, reverse=True):  # the large β is the paper's comparison
-        lines += frontier.section_lines(found, f"beta{beta:g}")
+    for kind in CAPACITY_KINDS:
+        for beta in sorted(BASELINE_BETAS, reverse=True):  # the large β: the paper's comparison
+            lines += frontier.section_lines(found, f"beta{beta:g}", kind)
     data = None
     for record in found:  # every capacity seed (the staged-learning claim), baselines' seed 0
-        if record["seed"] == 0 or record["kind"] == "capacity":
+        if record["seed"] == 0 or record["kind"] in CAPACITY_KINDS:
             more, data = _run_pictures(record, report_dir, figures, data)
             lines += more
     follow = recorded_runs(report_dir, budget, follow_up.FOLLOW_UP_KINDS)
