@@ -185,3 +185,19 @@ def test_a_signal_stops_every_run_in_flight_with_its_checkpoint(tmp_path, signum
     assert not (out / "report.md").exists()
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+
+
+def test_list_commands_leaves_out_recorded_runs(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    from betavae.reproduce import EXPERIMENTS
+
+    blobs = dataclasses.replace(
+        EXPERIMENTS["blobs"], recorded=lambda run, out, budget: run.name == "beta1-seed0"
+    )
+    monkeypatch.setitem(EXPERIMENTS, "blobs", blobs)
+    assert _reproduce(tmp_path, "--list-commands") == 0
+    captured = capsys.readouterr()
+    listed = [shlex.split(line)[-2] for line in captured.out.strip().splitlines()]
+    assert listed == BLOBS[1:]
+    assert "beta1-seed0: recorded, not listed" in captured.err

@@ -205,7 +205,8 @@ def train_in_processes(experiment, sitting: Sitting, runs: list[Run], out: Path,
 
 
 def list_commands(names, budget, seeds, out, runs_dir, data, amp, follow_up, only, jobs):
-    """``--list-commands``: one line per planned run (``only``: of these runs)."""
+    """``--list-commands``: one line per planned run (``only``: of these runs) that an earlier
+    sitting has not kept as a record; the recorded ones are named on stderr."""
     check_request(budget, seeds, amp, follow_up, names, jobs)
     plans = plan(names, budget, seeds, out, data, follow_up, only, log=_to_stderr)
     threads = threads_per_run(jobs) if jobs > 1 else None
@@ -213,6 +214,12 @@ def list_commands(names, budget, seeds, out, runs_dir, data, amp, follow_up, onl
         seeds_of = seeds or EXPERIMENTS[name].default_seeds
         sitting = Sitting(name, budget, seeds_of, out, runs_dir, data, amp, follow_up)
         chosen = runs if only is None else [run for run in runs if run.name in only]
+        recorded = _recorded(EXPERIMENTS[name], out, budget)
+        if recorded is not None:
+            kept = [run for run in chosen if recorded(run)]
+            for run in kept:
+                _to_stderr(f"{run.name}: recorded, not listed")
+            chosen = [run for run in chosen if run not in kept]
         for line in command_lines(sitting, chosen, threads):
             print(line)
 
