@@ -133,13 +133,14 @@ def reproduce(
     plans = plan(names, budget, seeds, out, data, follow_up, only)
     if not train_only:
         (out / "sections").mkdir(parents=True, exist_ok=True)  # only once every check passed
+    runs_root = runs_dir or out / "runs"  # runs_dir itself goes into per-run commands
     for name, runs in plans.items():
         start = time.perf_counter()
         experiment = EXPERIMENTS[name]
-        folder = (runs_dir or out / "runs") / name
+        folder = runs_root / name
         dirs, unfinished = [], []
         if not analyse_only:
-            chosen = runs if only is None else [run for run in runs if run.name in only]
+            chosen = _chosen(runs, only)
             if jobs > 1:
                 sitting = Sitting(
                     name,
@@ -168,9 +169,7 @@ def reproduce(
                     f"--analyse-only: no finished run in {[str(u) for u, _ in unfinished]}"
                 )
         settings = dict(seeds=seeds or experiment.default_seeds, follow_up=follow_up, amp=amp)
-        write_section(
-            experiment, dirs, unfinished, out, runs_dir or out / "runs", budget, code, settings
-        )
+        write_section(experiment, dirs, unfinished, out, runs_root, budget, code, settings)
         print(f"{name}: done in {time.perf_counter() - start:.0f} s", flush=True)
     return None if train_only else assemble(out)
 
@@ -194,14 +193,8 @@ def check_request(budget, seeds, amp, follow_up, names, jobs) -> None:
 def train_in_processes(experiment, sitting: Sitting, runs: list[Run], out: Path, jobs: int):
     """``--jobs N``: the runs not kept as records, N at a time in processes of their own; the
     names of those whose process failed."""
-    recorded = _recorded(experiment, out, sitting.budget)
-    todo = []
-    for run in runs:
-        if recorded is not None and recorded(run):
-            print(f"{run.name}: recorded, not trained again", flush=True)
-        else:
-            todo.append(run)
-    return train_concurrently(sitting, todo, jobs, log=lambda text: print(text, flush=True))
+    todo = _unrecorded(experiment, runs, out, sitting.budget, "not trained again", _say)
+    return train_concurrently(sitting, todo, jobs, log=_say)
 
 
 def list_commands(names, budget, seeds, out, runs_dir, data, amp, follow_up, only, jobs):
@@ -213,15 +206,34 @@ def list_commands(names, budget, seeds, out, runs_dir, data, amp, follow_up, onl
     for name, runs in plans.items():
         seeds_of = seeds or EXPERIMENTS[name].default_seeds
         sitting = Sitting(name, budget, seeds_of, out, runs_dir, data, amp, follow_up)
-        chosen = runs if only is None else [run for run in runs if run.name in only]
-        recorded = _recorded(EXPERIMENTS[name], out, budget)
-        if recorded is not None:
-            kept = [run for run in chosen if recorded(run)]
-            for run in kept:
-                _to_stderr(f"{run.name}: recorded, not listed")
-            chosen = [run for run in chosen if run not in kept]
+        chosen = _chosen(runs, only)
+        chosen = _unrecorded(EXPERIMENTS[name], chosen, out, budget, "not listed", _to_stderr)
         for line in command_lines(sitting, chosen, threads):
             print(line)
+
+
+def _chosen(runs: list[Run], only: list[str] | None) -> list[Run]:
+    """The runs of a plan that ``--only`` names (all of them without it), in the plan's order."""
+    return runs if only is None else [run for run in runs if run.name in only]
+
+
+def _unrecorded(experiment, runs: list[Run], out: Path, budget: str, why: str, say) -> list[Run]:
+    """``runs`` less those an earlier sitting kept as records, each of which is named with
+    ``why`` (what is not done with it)."""
+    recorded = _recorded(experiment, out, budget)
+    if recorded is None:
+        return runs
+    todo = []
+    for run in runs:
+        if recorded(run):
+            say(f"{run.name}: recorded, {why}")
+        else:
+            todo.append(run)
+    return todo
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
 
 
 def _to_stderr(text: str) -> None:
@@ -263,7 +275,7 @@ def train_plan(experiment, runs, folder: Path, out: Path, budget: str, amp: bool
     return execute(
         runs,
         folder,
-        log=lambda text: print(text, flush=True),
+        log=_say,
         runtime={"amp": True} if amp else None,
         code=code,
         recorded=_recorded(experiment, out, budget),
