@@ -108,7 +108,9 @@ def test_bad_requests_are_refused_before_anything_is_written(tmp_path, capsys):
     assert _reproduce(tmp_path, "--jobs", "0") == 2
     assert "--jobs must be >= 1; got 0" in capsys.readouterr().err
     assert _reproduce(tmp_path, "--train-only", "--analyse-only") == 2
-    assert "--train-only and --analyse-only" in capsys.readouterr().err
+    assert "--train-only and --analyse-only exclude each other" in capsys.readouterr().err
+    assert _reproduce(tmp_path, "--list-commands", "--analyse-only") == 2
+    assert "--list-commands and --analyse-only exclude each other" in capsys.readouterr().err
     assert _reproduce(tmp_path, "--list-commands", "--only", "nope") == 2
     assert "--only: nope not in the plan" in capsys.readouterr().err
     assert not (tmp_path / "report").exists()
