@@ -203,3 +203,51 @@ def test_list_commands_leaves_out_recorded_runs(tmp_path, capsys, monkeypatch):
     listed = [shlex.split(line)[-2] for line in captured.out.strip().splitlines()]
     assert listed == BLOBS[1:]
     assert "beta1-seed0: recorded, not listed" in captured.err
+
+
+class _ChildThatStopsOnASecondCtrlC:
+    """A stand-in for a training child: the first SIGINT is noted (a real run would save at the
+    next step), the second ends it at once with 130, as ``betavae.train`` does."""
+
+    SCRIPT = (
+        "import signal, sys, time\n"
+        "seen = []\n"
+        "def on_int(signum, frame):\n"
+        "    seen.append(signum)\n"
+        "    if len(seen) > 1:\n"
+        "        sys.exit(130)\n"
+        "signal.signal(signal.SIGINT, on_int)\n"
+        "deadline = time.monotonic() + 60\n"
+        "while time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "sys.exit(3)\n"
+    )
+
+    def run_command(self, run, python="python"):
+        return [python, "-c", self.SCRIPT]
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the process table from /proc")
+def test_a_second_ctrl_c_is_not_reported_as_saved():
+    import threading
+
+    runs = [Run(f"fake{i}", {}, ()) for i in range(2)]
+    lines: list[str] = []
+
+    def interrupt_twice():
+        deadline = time.monotonic() + 30
+        while len(_children_of(os.getpid())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the children's handlers are installed
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    from betavae.reproduce.parallel import train_concurrently
+
+    threading.Thread(target=interrupt_twice, daemon=True).start()
+    with pytest.raises(SystemExit) as stopped:
+        train_concurrently(_ChildThatStopsOnASecondCtrlC(), runs, jobs=2, log=lines.append)
+    assert stopped.value.code == 128 + signal.SIGINT
+    assert lines[-1].startswith("interrupted twice"), lines
+    assert not any("saved their checkpoints" in line for line in lines), lines

@@ -104,10 +104,16 @@ def train_concurrently(
             signal.signal(signum, handler)
     if stop:
         name = signal.Signals(stop[0]).name
-        log(
-            f"stopped by {name}: the runs in flight saved their checkpoints; the same command "
-            "continues them"
-        )
+        if stop.count(signal.SIGINT) > 1:  # betavae.train stops at once on a second Ctrl-C
+            log(
+                "interrupted twice: the runs in flight stopped at once, each keeping its last "
+                "saved checkpoint; the same command continues them from there"
+            )
+        else:
+            log(
+                f"stopped by {name}: the runs in flight saved their checkpoints; the same "
+                "command continues them"
+            )
         raise SystemExit(128 + int(stop[0]))
     return failed
 
