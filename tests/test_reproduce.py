@@ -66,10 +66,23 @@ def test_color_dsprites_end_to_end_and_from_records(tmp_path, capsys):
     text = _report(tmp_path)
     assert "## Coloured dSprites" in text and "Latents that take colour:" in text
     assert "U[0.5, 1]³" in text and "U[0, 1]³" in text and "R² MLP" in text
-    assert _figures_exist(tmp_path, text) == 2  # U[0.5, 1]³ and U[0, 1]³ runs
+    # U[0.5, 1]³ and U[0, 1]³, each at the paper's recipe and at the map's setting, in that order
+    assert _figures_exist(tmp_path, text) == 4
     runs = text.split("Run `")[1:]
+    assert [run.split("`")[0] for run in runs] == [
+        "capacity-seed0",
+        "gamma100-lr0.001-seed0",
+        "capacity-full-range-seed0",
+        "gamma100-lr0.001-full-range-seed0",
+    ]
+    assert "γ 1000, lr 0.0005," in runs[0] and "γ 100, lr 0.001," in runs[1]
     models = tmp_path / "report" / "models" / "color-dsprites"
-    names = ["capacity-full-range-seed0", "capacity-seed0"]
+    names = [
+        "capacity-full-range-seed0",
+        "capacity-seed0",
+        "gamma100-lr0.001-full-range-seed0",
+        "gamma100-lr0.001-seed0",
+    ]
     assert sorted(p.stem for p in models.glob("*.safetensors")) == names
     record = json.loads((models / "capacity-full-range-seed0.json").read_text())
     assert record["color_range"] == [0.0, 1.0] and len(record["whole_code"]) == 3
