@@ -344,3 +344,14 @@ def test_only_trains_the_named_runs_and_reports_every_finished_one(tmp_path, cap
     assert "beta150-seed0" not in capsys.readouterr().out  # neither trained nor mentioned again
     text = _report(tmp_path)
     assert "| beta150-seed0 | β = 150 | 4 |" in text and "| beta1-seed0 | β = 1 | 4 |" in text
+
+
+def test_markdown_table_keeps_a_pipe_inside_a_cell():
+    """A norm written |x| in a header or cell must not split the row into more cells."""
+    from betavae.reproduce.analysis import markdown_table
+
+    lines = markdown_table(["γ", "|∇recon|"], [[100, "|a|"], [1000, 0.5]])
+    for line in lines[:1] + lines[2:4]:
+        cells = [c for c in line.replace("\\|", "").split("|")][1:-1]
+        assert len(cells) == 2, line
+    assert lines[3] == "| 1000 | 0.500 |"

@@ -137,10 +137,14 @@ def save_figure(fig, path: Path) -> Path:
 
 
 def markdown_table(header: list[str], rows: list[list]) -> list[str]:
-    def cell(value):
-        return f"{value:.3f}" if isinstance(value, float) else str(value)
+    """A markdown table (floats to 3 decimals); a ``|`` inside a cell (a norm such as
+    ``|∇recon|``) is escaped, so it does not split the row."""
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    def cell(value):
+        text = f"{value:.3f}" if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return lines + [""]
 
