@@ -66,6 +66,7 @@ def test_color_dsprites_end_to_end_and_from_records(tmp_path, capsys):
     text = _report(tmp_path)
     assert "## Coloured dSprites" in text and "Latents that take colour:" in text
     assert "U[0.5, 1]³" in text and "U[0, 1]³" in text and "R² MLP" in text
+    assert "factor it holds most (R² alone)" in text
     # U[0.5, 1]³ and U[0, 1]³, each at the paper's recipe and at the map's setting, in that order
     assert _figures_exist(tmp_path, text) == 4
     runs = text.split("Run `")[1:]

@@ -77,13 +77,22 @@ def fitted_r_squared(features: np.ndarray, target: np.ndarray) -> float:
     return float(1 - (residual**2).sum() / total) if total > 0 else 0.0
 
 
-def factor_design(data, index: np.ndarray) -> np.ndarray:
-    """One-hot columns of every varying factor's class (so R² covers non-linear effects too)."""
-    columns = []
-    for k, size in enumerate(data.factor_sizes):
-        if size > 1:
-            columns.append(np.eye(size)[data.factor_classes[index, k]][:, 1:])
-    return np.concatenate(columns, axis=1)
+def factor_one_hots(data, index: np.ndarray) -> dict[str, np.ndarray]:
+    """Per varying factor, one-hot columns of its class (so R² covers non-linear effects too; the
+    first class is dropped, the fit's intercept holds it)."""
+    return {
+        name: np.eye(size)[data.factor_classes[index, k]][:, 1:]
+        for k, (name, size) in enumerate(zip(data.factor_names, data.factor_sizes))
+        if size > 1
+    }
+
+
+def best_factor(one_hots: dict[str, np.ndarray], values: np.ndarray) -> tuple[str, float]:
+    """The factor whose class alone explains ``values`` best, with that R²: what a latent that
+    does not take colour holds instead."""
+    scores = {name: fitted_r_squared(columns, values) for name, columns in one_hots.items()}
+    name = max(scores, key=scores.get)
+    return name, scores[name]
 
 
 def recorded(run: Run, out: Path, budget: str) -> bool:
@@ -100,14 +109,16 @@ def keep_record(run_dir: Path, out: Path, budget: str) -> Path:
 
 
 def measure(run_dir: Path) -> dict:
-    """Per active latent its KL and the R² of its posterior mean by the colour and by the factors;
-    the colour held by the whole code and by the decoded images; over 5,000 random images."""
+    """Per active latent its KL, the R² of its posterior mean by the colour and by the factors, and
+    the factor that alone explains it best; the colour held by the whole code and by the decoded
+    images; over 5,000 random images."""
     config, model, data, step = load_trained(run_dir)
     index = np.random.default_rng(0).integers(0, len(data), 5000)
     mu, _, kl_each = posterior(model, data, index)
     kl = kl_each.mean(0)
     colour = data.extra_values["color"][index]
-    factors = factor_design(data, index)
+    one_hots = factor_one_hots(data, index)
+    factors = np.concatenate(list(one_hots.values()), axis=1)
     latents = []
     for j in np.argsort(-kl):
         if kl[j] < ACTIVE_KL:
@@ -117,12 +128,15 @@ def measure(run_dir: Path) -> dict:
             fitted_r_squared(factors, mu[:, j]),
         )
         takes = r2_colour > TAKES_COLOUR_R2 and r2_colour > r2_factors
+        factor, r2_factor = best_factor(one_hots, mu[:, j])
         latents.append(
             dict(
                 latent=int(j),
                 kl=float(kl[j]),
                 r2_colour=r2_colour,
                 r2_factors=r2_factors,
+                factor=factor,
+                r2_factor=r2_factor,
                 takes_colour=bool(takes),
             )
         )
@@ -167,13 +181,21 @@ def _record_lines(record: dict, report_dir: Path, figures: Path) -> list[str]:
         ],
     )
     lines += markdown_table(
-        ["latent", "KL", "R² by RGB colour", "R² by the factors (one-hot)", "takes colour"],
+        [
+            "latent",
+            "KL",
+            "R² by RGB colour",
+            "R² by the factors (one-hot)",
+            "factor it holds most (R² alone)",
+            "takes colour",
+        ],
         [
             [
                 f"z{r['latent']}",
                 f"{r['kl']:.2f}",
                 r["r2_colour"],
                 r["r2_factors"],
+                f"{r['factor']} ({r['r2_factor']:.2f})",
                 "yes" if r["takes_colour"] else "no",
             ]
             for r in record["latents"]
